@@ -1,0 +1,1 @@
+"""The operator console: auth and roles, registry and rules editing, audit, reports."""

@@ -1,0 +1,1 @@
+"""tsunagari — the service: conversation core, sessions, inbox, wiring."""

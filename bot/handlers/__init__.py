@@ -1,0 +1,1 @@
+"""Channel handlers: one module per platform, translating it to and from the core."""

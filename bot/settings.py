@@ -1,0 +1,68 @@
+"""Settings from the environment (and `.env`), exactly as INTERFACES.md names them."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TSUNAGARI_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./var/tsunagari.db"
+    redis_url: str | None = None
+    redis_prefix: str = "tsunagari:"
+    """Every Redis key starts with this, so several deployments (or test runs) share a server."""
+    secret_key: str | None = Field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    timezone: str = "Asia/Tokyo"
+    session_ttl: int = Field(default=86400, gt=0)
+    stale_after_days: int = Field(default=365, gt=0)
+
+    line_channel_secret: str | None = Field(default=None, repr=False)
+    line_channel_access_token: str | None = Field(default=None, repr=False)
+    line_api_base: str = "https://api.line.me"
+
+    telegram_bot_token: str | None = Field(default=None, repr=False)
+    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    telegram_api_base: str = "https://api.telegram.org"
+
+    public_url: str | None = None
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret and self.line_channel_access_token)
+
+    @property
+    def telegram_webhook_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_webhook_secret)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The server secret: from the setting, else generated once into ./var/secret."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = VAR_DIR / "secret"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+def load_settings() -> Settings:
+    return Settings()

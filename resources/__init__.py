@@ -1,0 +1,1 @@
+"""The shared registry: models, schedules, catalog snapshot, import/export, seed data."""

@@ -1,0 +1,1 @@
+"""Who a person is sent to: rules, engine, crisis detection, gap analysis."""
