@@ -216,42 +216,42 @@ def route(
 @app.command("crisis-check")
 def crisis_check() -> None:
     """Read lines on stdin; write one JSON object a line: {"level": .., "signals": [..]}."""
-    from bot.commands import routing_cmd
+    from bot.commands import crisis
 
-    routing_cmd.crisis_check()
+    crisis.crisis_check()
 
 
 # ---------------------------------------------------------------- front doors
 @app.command("rasa-actions")
 def rasa_actions(port: Annotated[int, typer.Option("--port")] = 5055) -> None:
     """The Rasa action server with tsunagari's actions."""
-    from bot.commands import channels
+    from bot.commands import rasa
 
-    channels.rasa_actions(port)
+    rasa.rasa_actions(port)
 
 
 @telegram_app.command("poll")
 def telegram_poll() -> None:
     """Run the Telegram bot by long polling (no public URL needed)."""
-    from bot.commands import channels
+    from bot.commands import telegram
 
-    channels.telegram_poll()
+    telegram.telegram_poll()
 
 
 @telegram_app.command("set-webhook")
 def telegram_set_webhook(url: str) -> None:
     """Register the Telegram webhook at URL."""
-    from bot.commands import channels
+    from bot.commands import telegram
 
-    channels.telegram_set_webhook(url)
+    telegram.telegram_set_webhook(url)
 
 
 @line_app.command("richmenu")
 def line_richmenu() -> None:
     """Create the rich menu of the LINE channel."""
-    from bot.commands import channels
+    from bot.commands import line
 
-    channels.line_richmenu()
+    line.line_richmenu()
 
 
 @admin_app.command("create-user")
