@@ -1,0 +1,504 @@
+"""Routing rules: the operators' YAML rule set, validated, with errors that name file, line and rule.
+
+A rule set is data, not code: each rule has conditions on the request (`when`) and effects
+(require, boost, penalise, include, exclude, pair, limit, diversity); the rule set carries its
+own test cases, which `run_ruleset_tests` checks against a catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from resources.model import ContactKind, Service, ServiceKind, Topic
+from resources.schedule import Day
+from routing.model import Channel, Need, RiskLevel, RoutingRequest
+
+if TYPE_CHECKING:
+    from resources.catalog import Catalog
+
+RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$")]
+ServiceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{1,63}$")]
+HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+_WEEKDAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Selector(_Model):
+    """Which services an effect applies to: every field given must match (any value within it)."""
+
+    services: tuple[ServiceId, ...] = ()
+    organizations: tuple[str, ...] = ()
+    kinds: tuple[ServiceKind, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    languages: tuple[str, ...] = ()
+    contact_kinds: tuple[ContactKind, ...] = ()
+    always_open: bool | None = None
+    """True: only services with a contact point open around the clock."""
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Selector:
+        if not (
+            self.services
+            or self.organizations
+            or self.kinds
+            or self.topics
+            or self.languages
+            or self.contact_kinds
+            or self.always_open is not None
+        ):
+            raise ValueError("a selector needs at least one of services, organizations, kinds, "
+                             "topics, languages, contact_kinds, always_open")  # fmt: skip
+        return self
+
+    @cached_property
+    def _sets(self) -> tuple[frozenset[str], ...]:
+        return (
+            frozenset(self.services),
+            frozenset(self.organizations),
+            frozenset(self.kinds),
+            frozenset(self.topics),
+            frozenset(self.languages),
+            frozenset(self.contact_kinds),
+        )
+
+    def matches(self, service: Service) -> bool:
+        ids, orgs, kinds, topics, langs, contact_kinds = self._sets
+        if ids and service.id not in ids:
+            return False
+        if orgs and service.organization_id not in orgs:
+            return False
+        if kinds and service.kind not in kinds:
+            return False
+        if topics and topics.isdisjoint(service.topics):
+            return False
+        if langs and not _speaks_any(service, langs):
+            return False
+        if contact_kinds and not any(c.kind in contact_kinds for c in service.contacts):
+            return False
+        if self.always_open is not None:
+            has_24h = any(c.hours.always_open and c.hours.known for c in service.contacts)
+            if has_24h is not self.always_open:
+                return False
+        return True
+
+
+def _speaks_any(service: Service, langs: frozenset[str]) -> bool:
+    if not langs.isdisjoint(service.languages):
+        return True
+    return any(not langs.isdisjoint(c.languages) for c in service.contacts)
+
+
+class Weighted(Selector):
+    by: float = Field(gt=0, le=1000)
+    """Points added (boost) or taken away (penalise); opening now is worth 100."""
+
+
+class AgeRange(_Model):
+    min: int | None = Field(default=None, ge=0, le=130)
+    max: int | None = Field(default=None, ge=0, le=130)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("age min is greater than max")
+        return self
+
+
+class TimeWindow(_Model):
+    """Local (Asia/Tokyo) days and hours; an `end` at or before `start` runs past midnight."""
+
+    days: tuple[Day, ...] = _WEEKDAYS
+    start: HHMM = "00:00"
+    end: HHMM = "24:00"
+
+    def contains(self, local: datetime) -> bool:
+        minute = local.hour * 60 + local.minute
+        start, end = _minutes(self.start), _minutes(self.end)
+        today = _WEEKDAYS[local.weekday()]
+        yesterday = _WEEKDAYS[(local.weekday() - 1) % 7]
+        if start < end:
+            return today in self.days and start <= minute < end
+        # crosses midnight: the evening part belongs to today, the early hours to yesterday
+        return (today in self.days and minute >= start) or (yesterday in self.days and minute < end)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class When(_Model):
+    """Conditions on the request; all given must hold. An empty `when` always holds."""
+
+    topics_any: tuple[Topic, ...] = ()
+    topics_all: tuple[Topic, ...] = ()
+    age: AgeRange | None = None
+    """Holds only when the person's age is known and inside the range."""
+    prefectures: tuple[Annotated[str, Field(pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")], ...] = ()
+    channels: tuple[Channel, ...] = ()
+    langs: tuple[str, ...] = ()
+    langs_not: tuple[str, ...] = ()
+    risk: tuple[RiskLevel, ...] = ()
+    need: tuple[Need, ...] = ()
+    time: tuple[TimeWindow, ...] = ()
+    """Any of these windows (Asia/Tokyo local time)."""
+
+    def holds(self, request: RoutingRequest, local: datetime) -> bool:
+        if self.topics_any and not set(self.topics_any) & set(request.topics):
+            return False
+        if self.topics_all and not set(self.topics_all) <= set(request.topics):
+            return False
+        if self.age is not None:
+            age = request.age
+            if age is None:
+                return False
+            if self.age.min is not None and age < self.age.min:
+                return False
+            if self.age.max is not None and age > self.age.max:
+                return False
+        if self.prefectures and request.prefecture not in self.prefectures:
+            return False
+        if self.channels and request.channel not in self.channels:
+            return False
+        lang = base_language(request.lang)
+        if self.langs and lang not in self.langs:
+            return False
+        if self.langs_not and lang in self.langs_not:
+            return False
+        if self.risk and request.risk not in self.risk:
+            return False
+        if self.need and request.need not in self.need:
+            return False
+        return not self.time or any(w.contains(local) for w in self.time)
+
+
+def base_language(lang: str) -> str:
+    """`en-US` → `en`: a language with a region falls back to its language."""
+    return lang.split("-", 1)[0].split("_", 1)[0].lower() or "ja"
+
+
+class Diversity(_Model):
+    max_per_organization: int = Field(ge=1, le=20)
+
+
+class Rule(_Model):
+    id: RuleId
+    description: str = ""
+    when: When = Field(default_factory=When)
+    require: Selector | None = None
+    """Only services matching this are offered (widening may still add general lines)."""
+    boost: tuple[Weighted, ...] = ()
+    penalise: tuple[Weighted, ...] = ()
+    include: tuple[ServiceId, ...] = ()
+    """Offered even without a topic match (still only within the person's area and age)."""
+    exclude: Selector | None = None
+    pair: tuple[tuple[ServiceId, ServiceId], ...] = ()
+    """Each pair is shown together or not at all."""
+    limit: int | None = Field(default=None, ge=1, le=20)
+    diversity: Diversity | None = None
+
+    @field_validator("boost", "penalise", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, Mapping) else value
+
+
+class RuleTest(_Model):
+    """A request at a time, and what its top results must (or must not) contain."""
+
+    name: str = Field(min_length=1)
+    request: RoutingRequest = Field(default_factory=RoutingRequest)
+    at: datetime
+    top: int = Field(default=5, ge=1, le=20)
+    must_include: tuple[ServiceId, ...] = ()
+    must_not_include: tuple[ServiceId, ...] = ()
+    first: ServiceId | None = None
+    """The service that must come first."""
+    fallback: bool | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, at: datetime) -> datetime:
+        if at.tzinfo is None:
+            raise ValueError("give the time with its offset, e.g. 2026-12-01T22:30:00+09:00")
+        return at
+
+
+class RuleSet(_Model):
+    version: str = Field(min_length=1)
+    description: str = ""
+    limit: int = Field(default=5, ge=1, le=20)
+    max_per_organization: int = Field(default=2, ge=1, le=20)
+    stale_after_days: int = Field(default=365, ge=1)
+    rules: tuple[Rule, ...] = ()
+    tests: tuple[RuleTest, ...] = ()
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _unique_rule_ids(self) -> RuleSet:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id} is used twice")
+            seen.add(rule.id)
+        return self
+
+    def referenced_services(self) -> Iterator[tuple[str, str]]:
+        """(rule or test name, service id) for every service id the rule set names."""
+        for rule in self.rules:
+            selectors = [rule.require, rule.exclude, *rule.boost, *rule.penalise]
+            for sel in selectors:
+                if sel is not None:
+                    for sid in sel.services:
+                        yield rule.id, sid
+            for sid in rule.include:
+                yield rule.id, sid
+            for a, b in rule.pair:
+                yield rule.id, a
+                yield rule.id, b
+        for test in self.tests:
+            named = [*test.must_include, *test.must_not_include]
+            if test.first:
+                named.append(test.first)
+            for sid in named:
+                yield test.name, sid
+
+    def policy_for(self, request: RoutingRequest, local: datetime) -> Policy:
+        """The combined effect of the rules whose conditions hold for this request now."""
+        policy = Policy(limit=self.limit, max_per_organization=self.max_per_organization,
+                        stale_after_days=self.stale_after_days)  # fmt: skip
+        for rule in self.rules:
+            if not rule.when.holds(request, local):
+                continue
+            policy.applied.append(rule.id)
+            if rule.require is not None:
+                policy.require.append(rule.require)
+            if rule.exclude is not None:
+                policy.exclude.append(rule.exclude)
+            policy.boosts.extend((w, w.by, rule.id) for w in rule.boost)
+            policy.boosts.extend((w, -w.by, rule.id) for w in rule.penalise)
+            policy.include.extend((sid, rule.id) for sid in rule.include)
+            policy.pairs.extend(rule.pair)
+            if rule.limit is not None:
+                policy.limit = rule.limit
+            if rule.diversity is not None:
+                policy.max_per_organization = rule.diversity.max_per_organization
+        return policy
+
+
+@dataclass(slots=True)
+class Policy:
+    """What the matching rules ask for, for one request (later rules override limits)."""
+
+    limit: int
+    max_per_organization: int
+    stale_after_days: int
+    applied: list[str] = field(default_factory=list)
+    require: list[Selector] = field(default_factory=list)
+    exclude: list[Selector] = field(default_factory=list)
+    boosts: list[tuple[Selector, float, str]] = field(default_factory=list)
+    include: list[tuple[str, str]] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    def admits(self, service: Service) -> bool:
+        if any(sel.matches(service) for sel in self.exclude):
+            return False
+        return all(sel.matches(service) for sel in self.require)
+
+    def boost(self, service: Service) -> tuple[float, tuple[str, ...]]:
+        """Points from boosts and penalties, and the `rule:<id>` reasons for boosts."""
+        points = 0.0
+        reasons: list[str] = []
+        for sel, by, rule_id in self.boosts:
+            if sel.matches(service):
+                points += by
+                if by > 0 and f"rule:{rule_id}" not in reasons:
+                    reasons.append(f"rule:{rule_id}")
+        return points, tuple(reasons)
+
+
+# ---------------------------------------------------------------- parsing with line numbers
+@dataclass(frozen=True, slots=True)
+class Problem:
+    source: str
+    line: int | None
+    message: str
+    rule_id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        rule = f"rule {self.rule_id}: " if self.rule_id else ""
+        return f"{where}: {rule}{self.message}"
+
+
+class RuleSetError(ValueError):
+    """A rule set that cannot be used; each problem names the file, the line and the rule."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+Path_ = tuple[str | int, ...]
+
+
+def _line_map(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+            lines[(*path, name)] = key.start_mark.line + 1
+            _line_map(value, (*path, name), lines)
+            # the key's own line is more helpful than where a block value starts
+            lines[(*path, name)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, (*path, i), lines)
+
+
+def _nearest_line(lines: Mapping[Path_, int], loc: Path_) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(tuple(loc[:end]))
+        if line is not None:
+            return line
+    return None
+
+
+def _rule_id_at(data: Any, loc: Path_) -> str | None:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int) and isinstance(data, dict):
+        rules = data.get("rules")
+        if isinstance(rules, list) and loc[1] < len(rules) and isinstance(rules[loc[1]], dict):
+            rid = rules[loc[1]].get("id")
+            return str(rid) if rid is not None else f"#{loc[1] + 1}"
+    return None
+
+
+def parse_ruleset(text: str, source: str = "<rules>") -> RuleSet:
+    """A validated rule set from YAML text; raises RuleSetError naming source, line and rule."""
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise RuleSetError([Problem(source, line, f"not valid YAML: {exc.problem}")]) from exc
+    except yaml.YAMLError as exc:
+        raise RuleSetError([Problem(source, None, f"not valid YAML: {exc}")]) from exc
+    if node is None or not isinstance(data, dict):
+        raise RuleSetError([Problem(source, 1, "a rule set is a mapping with version and rules")])
+    lines: dict[Path_, int] = {}
+    _line_map(node, (), lines)
+    try:
+        return RuleSet.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+            # pydantic adds the union member or validator name to some locations; drop those
+            clean = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+            field_path = ".".join(str(p) for p in clean) or "(top)"
+            message = err["msg"].removeprefix("Value error, ")
+            if message.startswith("rule id ") and message.endswith(" is used twice"):
+                rule_id = message.split()[2]
+                line = next((lines.get(("rules", i, "id")) for i, r in enumerate(data.get("rules") or [])
+                             if isinstance(r, dict) and r.get("id") == rule_id), None)  # fmt: skip
+                problems.append(Problem(source, line, message, rule_id))
+                continue
+            problems.append(
+                Problem(
+                    source,
+                    _nearest_line(lines, clean),
+                    f"{field_path}: {message}",
+                    _rule_id_at(data, clean),
+                )  # fmt: skip
+            )
+        raise RuleSetError(problems) from exc
+
+
+def load_ruleset(path: Path | str) -> RuleSet:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleSetError([Problem(str(path), None, f"cannot read: {exc.strerror}")]) from exc
+    return parse_ruleset(text, str(path))
+
+
+def default_ruleset_text() -> str:
+    return (importlib_resources.files("routing") / "data" / "rules.yaml").read_text("utf-8")
+
+
+def default_ruleset() -> RuleSet:
+    """The rule set shipped with tsunagari, used when the database holds none."""
+    return parse_ruleset(default_ruleset_text(), "routing/data/rules.yaml")
+
+
+# ---------------------------------------------------------------- the rule set's own tests
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    name: str
+    passed: bool
+    top: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TestReport:
+    cases: tuple[CaseResult, ...]
+    unknown_services: tuple[tuple[str, str], ...] = ()
+    """(rule or test, service id) naming a service that is not in the catalog."""
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def ok(self) -> bool:
+        return not self.unknown_services and all(c.passed for c in self.cases)
+
+    @property
+    def failed(self) -> tuple[CaseResult, ...]:
+        return tuple(c for c in self.cases if not c.passed)
+
+
+def run_ruleset_tests(ruleset: RuleSet, catalog: Catalog) -> TestReport:
+    """Route every test case's request at its time and check its top results."""
+    from routing.engine import route
+
+    unknown = tuple(
+        (owner, sid) for owner, sid in ruleset.referenced_services() if sid not in catalog.by_id
+    )
+    cases = []
+    for test in ruleset.tests:
+        result = route(test.request, catalog, ruleset, test.at)
+        top = tuple(r.service_id for r in result.referrals[: test.top])
+        problems = [
+            f"{sid} is not in the top {test.top}" for sid in test.must_include if sid not in top
+        ]
+        problems += [
+            f"{sid} is in the top {test.top}" for sid in test.must_not_include if sid in top
+        ]
+        if test.first is not None and (not top or top[0] != test.first):
+            problems.append(f"{test.first} does not come first")
+        if test.fallback is not None and result.fallback is not test.fallback:
+            problems.append(f"fallback is {str(result.fallback).lower()}")
+        cases.append(CaseResult(test.name, not problems, top, tuple(problems)))
+    return TestReport(tuple(cases), unknown)
