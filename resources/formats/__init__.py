@@ -1,0 +1,1 @@
+"""The registry's file formats: canonical YAML, a CSV spreadsheet for members, HSDS 3.1 JSON."""
