@@ -1,0 +1,330 @@
+"""The LINE front door: `POST /webhooks/line` in, the core's answer out as LINE messages.
+
+The signature is checked over the raw body before anything else (wrong or missing: 401 and
+nothing happens). Events are recognised by `webhookEventId` on arrival, so a redelivery is
+answered once, and handled after the 200 in a background task, in order for each person.
+Message text and raw user ids are never logged: logs name events by their id and people by a
+keyed hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhooks import (
+    AudioMessageContent,
+    Event,
+    FileMessageContent,
+    FollowEvent,
+    ImageMessageContent,
+    LocationMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    StickerMessageContent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+    VideoMessageContent,
+)
+
+from bot.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
+from bot.handlers.line_memo import Memo, MemoryMemo, RedisMemo
+from bot.handlers.line_render import (
+    ChoicePage,
+    LineMessage,
+    choices_digest,
+    choices_from_json,
+    needs_pages,
+    render,
+    render_choices,
+)
+from bot.handlers.line_send import LineMessenger, ProfileLanguages
+from bot.messages import Choices, Inbound, Outbound
+from bot.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "line"
+MAX_BODY_BYTES = 1_000_000
+"""LINE sends at most a few dozen events a request; a megabyte is far beyond any real body."""
+PAGES_TTL = 7 * 24 * 3600
+SHUTDOWN_GRACE = 20.0
+_UNSUPPORTED = (
+    StickerMessageContent,
+    ImageMessageContent,
+    AudioMessageContent,
+    VideoMessageContent,
+    FileMessageContent,
+)
+_FALLBACK = {
+    "ja": (
+        "ごめんなさい、いま うまく 動きませんでした。少し たってから もう一度 送ってください。\n"
+        "命の 危険が あるときは 119（救急）か 110（警察）へ。"
+        "24時間の 相談は よりそいホットライン 0120-279-338 へ。"
+    ),
+    "en": (
+        "Sorry, something went wrong on my side. Please send your message again in a moment.\n"
+        "If you are in danger now, call 119 (ambulance) or 110 (police). "
+        "Yorisoi Hotline is open 24 hours: 0120-279-338."
+    ),
+}
+"""Said when the core itself failed, so even then the person has a next step (SAFETY.md §5)."""
+
+
+class LineRuntime(Protocol):
+    """What the front door needs of bot.runtime.Runtime."""
+
+    settings: Settings
+
+    async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]: ...
+
+    async def forget(self, channel: str, user_id: str) -> None: ...
+
+
+class _Services:
+    """What lives from startup to shutdown: the API client, Redis, and what uses them."""
+
+    def __init__(self, settings: Settings, redis: aioredis.Redis | None) -> None:
+        config = Configuration(
+            host=settings.line_api_base, access_token=settings.line_channel_access_token
+        )
+        self.client = AsyncApiClient(config)
+        self.api = AsyncMessagingApi(self.client)
+        self.redis = redis
+        self.memo: Memo = RedisMemo(redis, prefix=settings.redis_prefix) if redis else MemoryMemo()
+        self.seen: Deduplicator = (
+            RedisDeduplicator(redis, prefix=settings.redis_prefix, namespace="line:event")
+            if redis
+            else MemoryDeduplicator()
+        )
+        self.messenger = LineMessenger(self.api)
+        self.languages = ProfileLanguages(self.api, self.memo, settings.secret)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+class LineFrontDoor:
+    """The webhook, the background work it starts, and their lifetime."""
+
+    def __init__(self, runtime: LineRuntime, settings: Settings | None = None) -> None:
+        self.runtime = runtime
+        self.settings = settings or runtime.settings
+        if not self.settings.line_channel_secret or not self.settings.line_channel_access_token:
+            raise ValueError("LINE needs TSUNAGARI_LINE_CHANNEL_SECRET and _ACCESS_TOKEN")
+        self.parser = WebhookParser(self.settings.line_channel_secret)
+        self.services: _Services | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.router = APIRouter(lifespan=self.lifespan)
+        self.router.add_api_route(
+            "/webhooks/line",
+            self.webhook,
+            methods=["POST"],
+            summary="LINE webhook",
+            description="Events from the LINE Platform, signed with X-Line-Signature.",
+            status_code=200,
+        )
+
+    # ------------------------------------------------------------ lifetime
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        # The SDK's client opens an aiohttp session: it must be born inside the running loop.
+        redis = (
+            aioredis.Redis.from_url(self.settings.redis_url) if self.settings.redis_url else None
+        )
+        self.services = _Services(self.settings, redis)
+        try:
+            yield
+        finally:
+            await self.drain(SHUTDOWN_GRACE)
+            services, self.services = self.services, None
+            await services.close()
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Wait for the events already taken in; past `grace` seconds, cancel what is left."""
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            if pending:
+                log.warning("line.shutdown_cancelled", events=len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                return
+
+    # ------------------------------------------------------------ the webhook
+    async def webhook(self, request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _status(413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _status(413)
+        signature = request.headers.get("x-line-signature", "")
+        if not signature:
+            return _status(401)
+        try:
+            # The signature covers the raw bytes: decode them, never re-serialise parsed JSON.
+            text = bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            return _status(401)
+        try:
+            events = self.parser.parse(text, signature)
+        except InvalidSignatureError:
+            log.info("line.signature_rejected")
+            return _status(401)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.info("line.body_malformed")
+            return _status(400)
+        services = self.services
+        if services is None:
+            # Not started (or shutting down): LINE redelivers what we do not acknowledge.
+            return _status(503)
+        fresh: list[Event] = []
+        for event in events:
+            event_id = getattr(event, "webhook_event_id", None)
+            if event_id and not await services.seen.first_time(event_id):
+                log.info("line.event_repeated", event_id=event_id)
+                continue
+            fresh.append(event)
+        if fresh:
+            task = asyncio.create_task(self._work(fresh))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return Response(content=b"{}", media_type="application/json")
+
+    # ------------------------------------------------------------ the work
+    async def _work(self, events: Sequence[Event]) -> None:
+        for event in events:
+            user_id = _person(event)
+            if user_id is None:
+                continue
+            lock = self._locks.setdefault(user_id, asyncio.Lock())
+            try:
+                async with lock:
+                    await self._event(event, user_id)
+            except Exception:
+                log.exception("line.event_failed", event_id=event.webhook_event_id)
+            finally:
+                if not lock.locked() and self._locks.get(user_id) is lock:
+                    del self._locks[user_id]
+
+    async def _event(self, event: Event, user_id: str) -> None:
+        services = self.services
+        if services is None:
+            return
+        person = self.person_hash(user_id)
+        if isinstance(event, UnfollowEvent):
+            await self.runtime.forget(CHANNEL, user_id)
+            await services.languages.forget(user_id)
+            log.info("line.forgotten", person=person)
+            return
+        inbound = _inbound(event)
+        if inbound is None:
+            return
+        reply_token: str | None = getattr(event, "reply_token", None)
+        page = ChoicePage.parse(inbound.payload) if inbound.kind == "choice" else None
+        if page is not None:
+            stored = await services.memo.get(f"choices:{page.digest}")
+            if stored is not None:
+                choices = choices_from_json(json.loads(stored))
+                await services.messenger.send(
+                    user_id, reply_token, [render_choices(choices, page.start)]
+                )
+                return
+            # The list was forgotten (restart): the core repeats its question with buttons.
+            inbound = Inbound(kind="unsupported")
+        lang = await services.languages.language(user_id)
+        inbound = replace(inbound, lang=lang)
+        try:
+            outbound = await self.runtime.handle(CHANNEL, user_id, inbound)
+        except Exception:
+            log.exception("line.core_failed", event_id=event.webhook_event_id, person=person)
+            fallback = _FALLBACK["ja" if (lang or "ja").startswith("ja") else "en"]
+            await services.messenger.send(
+                user_id, reply_token, [{"type": "text", "text": fallback}]
+            )
+            return
+        await self._remember_pages(services.memo, outbound)
+        messages: list[LineMessage] = render(outbound, now=datetime.now(self.settings.tz))
+        sent = await services.messenger.send(user_id, reply_token, messages)
+        log.info(
+            "line.answered",
+            event_id=event.webhook_event_id,
+            person=person,
+            inbound=inbound.kind,
+            messages=len(messages),
+            delivered=sent,
+        )
+
+    @staticmethod
+    async def _remember_pages(memo: Memo, outbound: Sequence[Outbound]) -> None:
+        for message in outbound:
+            if isinstance(message, Choices) and needs_pages(message):
+                value = json.dumps(message.to_json(), ensure_ascii=False)
+                await memo.set(f"choices:{choices_digest(message)}", value, PAGES_TTL)
+
+    def person_hash(self, user_id: str) -> str:
+        return hmac.new(self.settings.secret, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _status(code: int) -> Response:
+    return Response(status_code=code)
+
+
+def _person(event: Event) -> str | None:
+    """The LINE user the bot talks to: one-to-one chats only, and only while the bot is active."""
+    source = getattr(event, "source", None)
+    if not isinstance(source, UserSource) or not source.user_id:
+        # In a group everyone would read the answers: the bot speaks only one-to-one.
+        return None
+    if (
+        getattr(event, "mode", None) is not None
+        and str(getattr(event.mode, "value", event.mode)) != "active"
+    ):
+        # Standby: another channel (e.g. a human operator's module) holds the chat.
+        return None
+    return source.user_id
+
+
+def _inbound(event: Event) -> Inbound | None:
+    if isinstance(event, FollowEvent):
+        return Inbound(kind="start")
+    if isinstance(event, PostbackEvent):
+        return Inbound(kind="choice", payload=event.postback.data)
+    if isinstance(event, MessageEvent):
+        message: Any = event.message
+        if isinstance(message, TextMessageContent):
+            return Inbound(kind="text", text=message.text)
+        if isinstance(message, LocationMessageContent):
+            return Inbound(
+                kind="location",
+                latitude=float(message.latitude),
+                longitude=float(message.longitude),
+            )
+        if isinstance(message, _UNSUPPORTED):
+            return Inbound(kind="unsupported", extra={"type": str(message.type)})
+    return None
+
+
+def build_router(runtime: LineRuntime) -> APIRouter:
+    """`POST /webhooks/line`, with the LINE API client opened at startup and closed at shutdown."""
+    return LineFrontDoor(runtime).router

@@ -1,0 +1,389 @@
+"""The core's messages as LINE messages: quick replies, Flex referral cards, at most 5 a call.
+
+Pure functions over plain dicts in the Messaging API's wire shape (the SDK's models are built
+from them at the edge). LINE's limits are kept here: 13 quick reply items with labels of 20
+characters, 12 bubbles a carousel, 5000 characters a text, 5 messages a reply or push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot.messages import Choices, Option, Outbound, Referrals, Text
+from resources.model import ContactKind
+from routing.model import Referral
+
+MAX_MESSAGES = 5
+MAX_QUICK_REPLIES = 13
+MAX_LABEL = 20
+MAX_TEXT = 5000
+MAX_BUBBLES = 12
+MAX_DISPLAY_TEXT = 300
+MORE_PREFIX = "line:more:"
+"""Postback data of the "more" quick reply: `line:more:<digest>:<first option index>`."""
+
+LineMessage = dict[str, Any]
+
+_WEEKDAYS_JA = "月火水木金土日"
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_PARENTHESES = re.compile(r"\s*[（(][^（）()]*[）)]\s*")
+_SPACE_BETWEEN_WIDE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
+
+_WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "alt": "連絡先のご案内（{n}件）",
+        "choose": "えらんでください。",
+        "more": "つぎへ ▶",
+        "more_text": "つづきです。えらんでください。",
+        "location": "位置情報を送る",
+        "call": "電話する",
+        "line": "LINEで開く",
+        "web_chat": "チャットを開く",
+        "web": "ページを開く",
+        "details": "くわしく見る",
+        "open_24h": "24時間 受付中",
+        "open_until": "受付中（{time}まで）",
+        "open": "受付中",
+        "opens_today": "今は時間外・今日 {time}から",
+        "opens_on": "今は時間外・{date} {time}から",
+        "closed": "今は時間外",
+        "hours_unknown": "受付時間は 公式ページで 確認してください",
+        "email": "メール: {value}",
+        "phone": "電話: {value}",
+        "address": "場所: {value}",
+    },
+    "en": {
+        "alt": "{n} contacts for you",
+        "choose": "Please choose.",
+        "more": "More ▶",
+        "more_text": "More choices. Please choose.",
+        "location": "Share location",
+        "call": "Call",
+        "line": "Open in LINE",
+        "web_chat": "Open chat",
+        "web": "Open page",
+        "details": "Details",
+        "open_24h": "Open 24 hours",
+        "open_until": "Open now, until {time}",
+        "open": "Open now",
+        "opens_today": "Closed now · opens today {time}",
+        "opens_on": "Closed now · opens {date} {time}",
+        "closed": "Closed now",
+        "hours_unknown": "Check the hours on the official page",
+        "email": "Email: {value}",
+        "phone": "Phone: {value}",
+        "address": "Address: {value}",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return _WORDS["ja" if lang == "ja" else "en"]
+
+
+def language_of(text: str, default: str = "ja") -> str:
+    """The language of a text the core wrote: Japanese if it has kana or kanji."""
+    if not text:
+        return default
+    return "ja" if _JAPANESE.search(text) else "en"
+
+
+# ---------------------------------------------------------------- quick replies
+def shorten_label(label: str, limit: int = MAX_LABEL) -> str:
+    """A button label within LINE's limit, keeping its meaning as long as possible."""
+    label = unicodedata.normalize("NFC", label).strip()
+    if len(label) <= limit:
+        return label
+    # Easy Japanese spaces words apart; between wide characters the spaces can go first.
+    for shorter in (_SPACE_BETWEEN_WIDE.sub("", label), _PARENTHESES.sub(" ", label).strip()):
+        if shorter and len(shorter) <= limit:
+            return shorter
+    squeezed = _PARENTHESES.sub(" ", _SPACE_BETWEEN_WIDE.sub("", label)).strip() or label
+    return squeezed if len(squeezed) <= limit else squeezed[: limit - 1].rstrip() + "…"
+
+
+def _postback_item(option: Option) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "action": {
+            "type": "postback",
+            "label": shorten_label(option.label),
+            "data": option.payload,
+            # The chat shows the whole label as the person's own answer.
+            "displayText": option.label[:MAX_DISPLAY_TEXT],
+        },
+    }
+
+
+def choices_digest(choices: Choices) -> str:
+    """A stable name for an options list: the same question always pages the same way."""
+    h = hashlib.sha256(choices.text.encode())
+    for option in choices.options:
+        h.update(b"\0" + option.label.encode() + b"\0" + option.payload.encode())
+    return h.hexdigest()[:16]
+
+
+def needs_pages(choices: Choices) -> bool:
+    return len(choices.options) + _location_slots(choices) > MAX_QUICK_REPLIES
+
+
+def _location_slots(choices: Choices) -> int:
+    return 1 if _asks_for_place(choices) else 0
+
+
+def _asks_for_place(choices: Choices) -> bool:
+    # The region question can be answered natively on LINE by sharing a location.
+    return any(o.payload.startswith(("reg:", "pref:")) for o in choices.options)
+
+
+def quick_reply(choices: Choices, start: int = 0) -> dict[str, Any]:
+    """The quick reply for `choices` from option `start` on, with a "more" item if it overflows."""
+    lang = language_of(choices.text)
+    options = choices.options[start:]
+    location = [
+        {"type": "action", "action": {"type": "location", "label": words(lang)["location"]}}
+    ]
+    extra = location if _asks_for_place(choices) else []
+    room = MAX_QUICK_REPLIES - len(extra)
+    if len(options) <= room:
+        items = [_postback_item(o) for o in options] + extra
+        return {"items": items}
+    shown = options[: room - 1]
+    more = {
+        "type": "action",
+        "action": {
+            "type": "postback",
+            "label": words(lang)["more"],
+            "data": f"{MORE_PREFIX}{choices_digest(choices)}:{start + len(shown)}",
+            "displayText": words(lang)["more"],
+        },
+    }
+    return {"items": [_postback_item(o) for o in shown] + [more] + extra}
+
+
+def render_choices(choices: Choices, start: int = 0) -> LineMessage:
+    lang = language_of(choices.text)
+    text = choices.text if start == 0 else words(lang)["more_text"]
+    return {
+        "type": "text",
+        "text": (text or words(lang)["choose"])[:MAX_TEXT],
+        "quickReply": quick_reply(choices, start),
+    }
+
+
+# ---------------------------------------------------------------- referral cards
+def _clock(at: datetime) -> str:
+    return at.strftime("%H:%M")
+
+
+def _status(referral: Referral, lang: str, now: datetime | None) -> tuple[str, str]:
+    """The opening line of a card and its colour."""
+    w = words(lang)
+    if referral.hours_unknown:
+        return w["hours_unknown"], "#8c8c8c"
+    if referral.open_now:
+        if "always_open" in referral.reasons or referral.closes_at is None:
+            text = w["open_24h"] if "always_open" in referral.reasons else w["open"]
+        else:
+            text = w["open_until"].format(time=_clock(referral.closes_at))
+        return text, "#1a7f37"
+    if referral.opens_at is None:
+        return w["closed"], "#8c8c8c"
+    opens = referral.opens_at.astimezone(now.tzinfo) if now and now.tzinfo else referral.opens_at
+    if now is not None and opens.date() == now.date():
+        return w["opens_today"].format(time=_clock(opens)), "#b35900"
+    if lang == "ja":
+        date = f"{opens.month}月{opens.day}日({_WEEKDAYS_JA[opens.weekday()]})"
+    else:
+        date = opens.strftime("%a %d %b")
+    return w["opens_on"].format(date=date, time=_clock(opens)), "#b35900"
+
+
+def tel_uri(number: str) -> str:
+    """`tel:` with the digits only (and a leading +), as every phone dials it."""
+    number = unicodedata.normalize("NFKC", number)
+    digits = re.sub(r"[^0-9]", "", number)
+    return "tel:" + ("+" if number.strip().startswith("+") else "") + digits
+
+
+def line_uri(value: str) -> str:
+    if value.startswith(("https://", "http://", "line://")):
+        return value
+    account = value if value.startswith("@") else "@" + value
+    return "https://line.me/R/ti/p/" + quote(account)
+
+
+def _button(label: str, uri: str, primary: bool) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "style": "primary" if primary else "secondary",
+        "height": "sm",
+        "action": {"type": "uri", "label": label, "uri": uri},
+    }
+
+
+def _contact_parts(referral: Referral, lang: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The card's buttons, and the lines that show the contact itself."""
+    w = words(lang)
+    kind, value = referral.contact.kind, referral.contact.value
+    buttons: list[dict[str, Any]] = []
+    lines: list[str] = []
+    if kind is ContactKind.PHONE:
+        buttons.append(_button(w["call"], tel_uri(value), True))
+        lines.append(w["phone"].format(value=value))
+    elif kind is ContactKind.LINE:
+        buttons.append(_button(w["line"], line_uri(value), True))
+    elif kind in (ContactKind.WEB_CHAT, ContactKind.WEB) and value.startswith(
+        ("https://", "http://")
+    ):
+        buttons.append(
+            _button(w["web_chat" if kind is ContactKind.WEB_CHAT else "web"], value, True)
+        )
+    elif kind is ContactKind.EMAIL:
+        # LINE opens only http(s), line and tel URIs: an address is shown, not linked.
+        lines.append(w["email"].format(value=value))
+    elif kind is ContactKind.IN_PERSON:
+        lines.append(w["address"].format(value=value))
+    else:
+        lines.append(value)
+    opened = {b["action"]["uri"] for b in buttons}
+    if (
+        referral.url
+        and referral.url.startswith(("https://", "http://"))
+        and referral.url not in opened
+    ):
+        buttons.append(_button(w["details"], referral.url, not buttons))
+    return buttons, lines
+
+
+def referral_bubble(referral: Referral, lang: str, now: datetime | None = None) -> dict[str, Any]:
+    status, colour = _status(referral, lang, now)
+    reason = referral.explanation_ja if lang == "ja" else referral.explanation_en
+    buttons, contact_lines = _contact_parts(referral, lang)
+    body: list[dict[str, Any]] = [
+        {"type": "text", "text": referral.name, "weight": "bold", "size": "md", "wrap": True},
+        {"type": "text", "text": status, "size": "sm", "color": colour, "wrap": True},
+    ]
+    if reason:
+        body.append(
+            {"type": "text", "text": reason, "size": "sm", "color": "#555555", "wrap": True}
+        )
+    body.extend(
+        {"type": "text", "text": line, "size": "sm", "color": "#333333", "wrap": True}
+        for line in contact_lines
+    )
+    bubble: dict[str, Any] = {
+        "type": "bubble",
+        "size": "kilo",
+        "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body},
+    }
+    if buttons:
+        bubble["footer"] = {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": buttons,
+        }
+    return bubble
+
+
+def render_referrals(referrals: Referrals, now: datetime | None = None) -> list[LineMessage]:
+    lang = "ja" if referrals.lang == "ja" else "en"
+    messages: list[LineMessage] = []
+    if referrals.text:
+        messages.append({"type": "text", "text": referrals.text[:MAX_TEXT]})
+    items = referrals.items[:MAX_BUBBLES]
+    if items:
+        messages.append(
+            {
+                "type": "flex",
+                # What a notification preview shows: neutral on purpose (SAFETY.md §8), since
+                # someone else may see the lock screen.
+                "altText": words(lang)["alt"].format(n=len(items)),
+                "contents": {
+                    "type": "carousel",
+                    "contents": [referral_bubble(r, lang, now) for r in items],
+                },
+            }
+        )
+    return messages
+
+
+# ---------------------------------------------------------------- whole replies
+def _split_text(text: str) -> list[str]:
+    parts: list[str] = []
+    while len(text) > MAX_TEXT:
+        cut = text.rfind("\n", 0, MAX_TEXT)
+        cut = cut if cut > 0 else MAX_TEXT
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+def render(outbound: Sequence[Outbound], now: datetime | None = None) -> list[LineMessage]:
+    """Every message of one turn, in order; the last question's buttons ride on the last one."""
+    messages: list[LineMessage] = []
+    for message in outbound:
+        if isinstance(message, Text):
+            messages.extend({"type": "text", "text": part} for part in _split_text(message.text))
+        elif isinstance(message, Choices):
+            messages.append(render_choices(message))
+        elif isinstance(message, Referrals):
+            messages.extend(render_referrals(message, now))
+    # LINE shows quick replies only under the last message: keep the latest question usable.
+    latest = next((m["quickReply"] for m in reversed(messages) if "quickReply" in m), None)
+    for m in messages:
+        m.pop("quickReply", None)
+    if latest is not None and messages:
+        messages[-1]["quickReply"] = latest
+    return messages
+
+
+def batches(messages: list[LineMessage]) -> list[list[LineMessage]]:
+    """Groups of at most 5 for reply and push: neighbouring texts merge before anything splits."""
+    merged = [dict(m) for m in messages]
+    i = len(merged) - 2
+    while len(merged) > MAX_MESSAGES and i >= 0:
+        a, b = merged[i], merged[i + 1]
+        if a["type"] == b["type"] == "text" and "quickReply" not in a:
+            joined = a["text"] + "\n\n" + b["text"]
+            if len(joined) <= MAX_TEXT:
+                merged[i] = {**b, "text": joined}
+                del merged[i + 1]
+        i = min(i - 1, len(merged) - 2)
+    return [merged[k : k + MAX_MESSAGES] for k in range(0, len(merged), MAX_MESSAGES)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePage:
+    """A request for more options of a question already asked (a "more" postback)."""
+
+    digest: str
+    start: int
+
+    @classmethod
+    def parse(cls, data: str) -> ChoicePage | None:
+        if not data.startswith(MORE_PREFIX):
+            return None
+        digest, _, start = data.removeprefix(MORE_PREFIX).partition(":")
+        if not re.fullmatch(r"[0-9a-f]{16}", digest) or not start.isdigit():
+            return None
+        return cls(digest, int(start))
+
+
+def choices_to_json(choices: Choices) -> dict[str, Any]:
+    return choices.to_json()
+
+
+def choices_from_json(data: dict[str, Any]) -> Choices:
+    return Choices(
+        text=str(data["text"]),
+        options=tuple(Option(str(o["label"]), str(o["payload"])) for o in data["options"]),
+    )

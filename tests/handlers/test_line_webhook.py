@@ -1,0 +1,249 @@
+"""The LINE webhook: only LINE gets in, every event is answered once, in the person's language."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from bot.messages import Inbound, Outbound
+from tests.conftest import REDIS_URL
+from tests.fakes.line_webhook import new_user_id, sign
+from tests.handlers.line_harness import ScriptedRuntime, line_door
+
+
+def only_inbounds(runtime: Any) -> list[Inbound]:
+    assert isinstance(runtime, ScriptedRuntime)
+    return [inbound for _, _, inbound in runtime.calls]
+
+
+async def test_a_forged_signature_is_refused_and_nothing_happens() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        body, headers = line.webhook.signed(line.webhook.text(user, "こんにちは"))
+        forged = {**headers, "X-Line-Signature": sign(body, "not-the-channel-secret")}
+        refused = await line.client.post("/webhooks/line", content=body, headers=forged)
+        unsigned = {"Content-Type": "application/json"}
+        missing = await line.client.post("/webhooks/line", content=body, headers=unsigned)
+        await line.settle()
+        assert (refused.status_code, missing.status_code) == (401, 401)
+        assert only_inbounds(line.runtime) == []
+        assert line.api.requests == []
+
+
+async def test_a_body_changed_after_signing_is_refused() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        body, headers = line.webhook.signed(line.webhook.text(user, "こんにちは"))
+        tampered = body.replace("こんにちは".encode(), "さようなら".encode())
+        response = await line.client.post("/webhooks/line", content=tampered, headers=headers)
+        await line.settle()
+        assert response.status_code == 401
+        assert only_inbounds(line.runtime) == []
+
+
+async def test_signed_garbage_is_a_bad_request_and_nothing_is_processed() -> None:
+    async with line_door() as line:
+        for body in (b"{not json", b'{"destination": "x"}', b'{"events": [{"type": "message"}]}'):
+            headers = {"Content-Type": "application/json", "X-Line-Signature": sign(body)}
+            response = await line.client.post("/webhooks/line", content=body, headers=headers)
+            assert response.status_code == 400, body
+        await line.settle()
+        assert only_inbounds(line.runtime) == []
+        assert line.api.requests == []
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read_whole() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        event = line.webhook.text(user, "あ" * 400_000)
+        body, headers = line.webhook.signed(event)
+        response = await line.client.post("/webhooks/line", content=body, headers=headers)
+        await line.settle()
+        assert response.status_code == 413
+        assert only_inbounds(line.runtime) == []
+
+
+async def test_the_webhook_verification_with_no_events_is_acknowledged() -> None:
+    async with line_door() as line:
+        response = await line.post()
+        assert response.status_code == 200
+        assert line.api.requests == []
+
+
+async def test_following_the_bot_starts_the_conversation_in_the_profile_language() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user, language="en-US")
+        response = await line.post(line.webhook.follow(user))
+        assert response.status_code == 200
+        await line.settle()
+        assert only_inbounds(line.runtime) == [Inbound(kind="start", lang="en-US")]
+        assert line.texts(user) == ["heard start"]
+        assert line.api.problems == []
+
+
+async def test_what_a_person_does_reaches_the_core_as_they_meant_it() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        hook = line.webhook
+        await line.post(hook.text(user, "ひとりで さみしい"))
+        await line.post(hook.postback(user, "t:loneliness"))
+        await line.post(hook.location(user, 35.6812, 139.7671))
+        await line.settle()
+        assert only_inbounds(line.runtime) == [
+            Inbound(kind="text", text="ひとりで さみしい", lang="ja"),
+            Inbound(kind="choice", payload="t:loneliness", lang="ja"),
+            Inbound(kind="location", latitude=35.6812, longitude=139.7671, lang="ja"),
+        ]
+        assert line.texts(user) == ["heard text", "heard choice", "heard location"]
+
+
+async def test_stickers_images_and_voice_get_a_kind_answer_with_buttons() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        hook = line.webhook
+        await line.post(hook.sticker(user), hook.image(user), hook.audio(user))
+        await line.settle()
+        kinds = [(i.kind, i.extra.get("type")) for i in only_inbounds(line.runtime)]
+        assert kinds == [
+            ("unsupported", "sticker"),
+            ("unsupported", "image"),
+            ("unsupported", "audio"),
+        ]
+        answers = line.api.delivered[user]
+        assert len(answers) == 3
+        assert all(m["quickReply"]["items"] for m in answers)
+
+
+async def test_blocking_the_bot_forgets_the_person() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        await line.post(line.webhook.text(user, "hello"))
+        await line.post(line.webhook.unfollow(user))
+        await line.settle()
+        assert isinstance(line.runtime, ScriptedRuntime)
+        assert line.runtime.forgotten == [("line", user)]
+        assert len(line.api.delivered[user]) == 1
+
+
+async def test_a_redelivered_event_is_answered_once() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        event = line.webhook.text(user, "hello")
+        first = await line.post(event)
+        again = await line.post(line.webhook.redelivered(event))
+        await line.settle()
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert len(only_inbounds(line.runtime)) == 1
+        assert line.texts(user) == ["heard text"]
+
+
+async def test_a_redelivery_to_another_process_is_recognised_through_redis(
+    redis_prefix: str,
+) -> None:
+    user = new_user_id()
+    shared: dict[str, Any] = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
+    async with line_door(**shared) as one, line_door(**shared) as other:
+        one.api.add_user(user)
+        event = one.webhook.text(user, "hello")
+        await one.post(event)
+        body = json.dumps({"destination": other.webhook.destination, "events": [event]}).encode()
+        headers = {"Content-Type": "application/json", "X-Line-Signature": sign(body)}
+        response = await other.client.post("/webhooks/line", content=body, headers=headers)
+        await one.settle()
+        await other.settle()
+        assert response.status_code == 200
+        assert len(only_inbounds(one.runtime)) == 1
+        assert only_inbounds(other.runtime) == []
+
+
+async def test_the_bot_stays_quiet_in_group_chats() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        await line.post(line.webhook.in_group(line.webhook.text(user, "hello")))
+        await line.settle()
+        assert only_inbounds(line.runtime) == []
+        assert line.api.calls("/v2/bot/message/reply") == []
+
+
+async def test_the_profile_is_asked_once_for_many_messages() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user, language="en")
+        for text in ("one", "two", "three"):
+            await line.post(line.webhook.text(user, text))
+        await line.settle()
+        assert len(line.api.calls(f"/v2/bot/profile/{user}")) == 1
+        assert [i.lang for i in only_inbounds(line.runtime)] == ["en", "en", "en"]
+
+
+async def test_when_the_core_fails_the_person_still_gets_emergency_numbers() -> None:
+    def broken(inbound: Inbound) -> list[Outbound]:
+        raise RuntimeError("core failed")
+
+    async with line_door(lambda s: ScriptedRuntime(s, broken)) as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        response = await line.post(line.webhook.text(user, "たすけて"))
+        await line.settle()
+        assert response.status_code == 200
+        [answer] = line.texts(user)
+        assert "119" in answer and "110" in answer
+
+
+async def test_a_long_option_list_pages_through_more_without_asking_the_core_again() -> None:
+    from bot.messages import Choices, Option
+
+    options = tuple(Option(f"Prefecture {i}", f"pref:{i:02d}") for i in range(1, 48))
+
+    async with line_door(
+        lambda s: ScriptedRuntime(s, lambda i: [Choices("Which one?", options)])
+    ) as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        await line.post(line.webhook.text(user, "start"))
+        await line.settle()
+        offered: list[str] = []
+        while True:
+            items = line.api.delivered[user][-1]["quickReply"]["items"]
+            postbacks = [i["action"] for i in items if i["action"]["type"] == "postback"]
+            more = [a for a in postbacks if a["data"].startswith("line:more:")]
+            offered += [a["data"] for a in postbacks if a not in more]
+            if not more:
+                break
+            await line.post(line.webhook.postback(user, more[0]["data"]))
+            await line.settle()
+        assert offered == [o.payload for o in options]
+        assert len(only_inbounds(line.runtime)) == 1
+        assert line.api.problems == []
+
+
+async def test_the_webhook_answers_before_the_work_is_done() -> None:
+    import asyncio
+
+    release = asyncio.Event()
+
+    class SlowRuntime(ScriptedRuntime):
+        async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]:
+            await release.wait()
+            return await super().handle(channel, user_id, inbound)
+
+    async with line_door(lambda s: SlowRuntime(s)) as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        response: httpx.Response = await asyncio.wait_for(
+            line.post(line.webhook.text(user, "hello")), timeout=5
+        )
+        assert response.status_code == 200
+        assert line.api.delivered[user] == []
+        release.set()
+        await line.settle()
+        assert line.texts(user) == ["heard text"]
