@@ -18,7 +18,6 @@ from resources.schedule import TOKYO
 from routing.candidates import (
     TALK_KINDS,
     CandidateIndex,
-    answers_around_the_clock,
     index_for,
     is_campaign_only,
 )
@@ -143,12 +142,9 @@ def route(
                     c.reasons.append(f"fallback:{stage.name}")
             break
     chosen = _select(ctx, candidates)
-    if not any(_reachable_now(c) for c in chosen):
-        line = _open_line(ctx, exclude={c.service.id for c in chosen})
-        if line is not None:
-            line.reasons.append("fallback:topic" if not chosen else "fallback:open_now")
-            chosen = [line, *chosen][: max(ctx.policy.limit, 1)]
-            fallback = True
+    if not any(c.open_now and c.contact.kind in TALK_KINDS for c in chosen):
+        chosen, widened = _with_line_open_now(ctx, chosen)
+        fallback = fallback or widened
     if request.risk is RiskLevel.CRISIS:
         chosen = _crisis_first(ctx, chosen)
     referrals = tuple(_referral(ctx, c) for c in chosen)
@@ -386,8 +382,20 @@ def _select(ctx: _Context, candidates: list[_Candidate]) -> list[_Candidate]:
     return chosen
 
 
-def _reachable_now(c: _Candidate) -> bool:
-    return c.open_now and (c.contact.kind in TALK_KINDS or c.contact.kind is ContactKind.IN_PERSON)
+def _with_line_open_now(ctx: _Context, chosen: list[_Candidate]) -> tuple[list[_Candidate], bool]:
+    """Make sure someone can be called or written to right now; True when that widened the answer.
+
+    When a place is open now the line goes last, as a safety net; when nothing is open it goes
+    first, because it is the one the person can use now."""
+    line = _open_line(ctx, exclude={c.service.id for c in chosen})
+    if line is None:
+        return chosen, False
+    limit = max(ctx.policy.limit, 1)
+    if any(c.open_now and c.contact.kind is ContactKind.IN_PERSON for c in chosen):
+        line.reasons.append("safety_net")
+        return [*chosen[: limit - 1], line], False
+    line.reasons.append("fallback:topic" if not chosen else "fallback:open_now")
+    return [line, *chosen][:limit], True
 
 
 def _lines_in_area(ctx: _Context) -> Iterable[tuple[str, Service]]:
@@ -409,7 +417,9 @@ def _open_line(ctx: _Context, exclude: set[str]) -> _Candidate | None:
     return None
 
 
-def _open_lines(ctx: _Context, exclude: set[str], wanted: int) -> list[_Candidate]:
+def _open_lines(
+    ctx: _Context, exclude: set[str], wanted: int, *, around_the_clock: bool = False
+) -> list[_Candidate]:
     found: list[_Candidate] = []
     for locality, service in _lines_in_area(ctx):
         if len(found) >= wanted:
@@ -418,7 +428,7 @@ def _open_lines(ctx: _Context, exclude: set[str], wanted: int) -> list[_Candidat
             continue
         if any(sel.matches(service) for sel in ctx.policy.exclude):
             continue
-        choice = _choose_open_talk_contact(ctx, service)
+        choice = _choose_open_talk_contact(ctx, service, around_the_clock=around_the_clock)
         if choice is None:
             continue
         contact, fits = choice
@@ -427,12 +437,16 @@ def _open_lines(ctx: _Context, exclude: set[str], wanted: int) -> list[_Candidat
     return found
 
 
-def _choose_open_talk_contact(ctx: _Context, service: Service) -> tuple[ContactPoint, bool] | None:
+def _choose_open_talk_contact(
+    ctx: _Context, service: Service, *, around_the_clock: bool
+) -> tuple[ContactPoint, bool] | None:
     wanted = CHANNEL_KINDS.get(ctx.request.channel)
     best: tuple[ContactPoint, bool] | None = None
     best_key: tuple[bool, int] | None = None
     for contact in service.contacts:
         if contact.kind not in TALK_KINDS or not contact.hours.known:
+            continue
+        if around_the_clock and not _answers_all_day(contact):
             continue
         if not contact.hours.is_open(ctx.at):
             continue
@@ -441,6 +455,11 @@ def _choose_open_talk_contact(ctx: _Context, service: Service) -> tuple[ContactP
         if best_key is None or key > best_key:
             best, best_key = (contact, fits), key
     return best
+
+
+def _answers_all_day(contact: ContactPoint) -> bool:
+    hours = contact.hours
+    return hours.known and hours.always_open and not hours.only_in_periods
 
 
 def _crisis_first(ctx: _Context, chosen: list[_Candidate]) -> list[_Candidate]:
@@ -462,11 +481,11 @@ def _crisis_first(ctx: _Context, chosen: list[_Candidate]) -> list[_Candidate]:
     lines = [
         c
         for c in chosen
-        if c.open_now and c.contact.kind in TALK_KINDS and answers_around_the_clock(c.service)
+        if c.open_now and c.contact.kind in TALK_KINDS and _answers_all_day(c.contact)
     ][:CRISIS_LINES]
     taken = {c.service.id for c in head} | {c.service.id for c in lines}
     if len(lines) < CRISIS_LINES:
-        lines.extend(_open_lines(ctx, taken, CRISIS_LINES - len(lines)))
+        lines.extend(_open_lines(ctx, taken, CRISIS_LINES - len(lines), around_the_clock=True))
     for c in lines:
         c.reasons.insert(0, "crisis:24h")
     rest = [c for c in chosen if c.service.id not in taken]
@@ -484,7 +503,7 @@ def _referral(ctx: _Context, c: _Candidate) -> Referral:
             opens_at = hours.next_open(ctx.at)
     reasons = tuple(dict.fromkeys(c.reasons))
     ja, en = explain(reasons=reasons, opens_at=opens_at, closes_at=closes_at, now=ctx.at,
-                     prefectures=ctx.catalog.prefectures)  # fmt: skip
+                     prefectures=ctx.catalog.prefectures, website=c.contact.kind is ContactKind.WEB)  # fmt: skip
     service = c.service
     return Referral(
         service_id=service.id,

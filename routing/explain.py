@@ -59,6 +59,7 @@ def explain(
     closes_at: datetime | None,
     now: datetime,
     prefectures: Mapping[str, Prefecture],
+    website: bool = False,
 ) -> tuple[str, str]:
     """The Japanese and English sentences for a referral with these reasons."""
     ja: list[str] = []
@@ -71,6 +72,9 @@ def explain(
     elif "crisis:24h" in have:
         ja.append("24時間、話を聴いてくれる窓口です。")
         en.append("A line that listens around the clock.")
+    elif "safety_net" in have:
+        ja.append("話したくなった時に、今すぐつながる窓口です。")
+        en.append("A line you can reach right now, should you want to talk.")
     elif "fallback:topic" in have or "fallback:open_now" in have:
         ja.append("ご相談に合う窓口が今は開いていないため、どんなことでも相談できる窓口です。")
         en.append("Nothing more specific is open now, so this line takes any worry.")
@@ -79,7 +83,10 @@ def explain(
             "「" + "」「".join(TOPIC_NAMES[t][0] for t in topics) + "」の相談を受けている窓口です。"
         )
         en.append("It takes calls about " + ", ".join(TOPIC_NAMES[t][1] for t in topics) + ".")
-    if "hours_unknown" in have:
+    if website and "open_now" in have:
+        ja.append("ウェブサイトでいつでも調べられます。")
+        en.append("A website you can look through at any time.")
+    elif "hours_unknown" in have:
         ja.append("受付時間は窓口によって異なります。公式ページで確認してください。")
         en.append("Hours vary or are not known: please check the official page.")
     elif "open_now" in have and "always_open" in have:

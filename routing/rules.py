@@ -420,8 +420,10 @@ def parse_ruleset(text: str, source: str = "<rules>") -> RuleSet:
             message = err["msg"].removeprefix("Value error, ")
             if message.startswith("rule id ") and message.endswith(" is used twice"):
                 rule_id = message.split()[2]
-                line = next((lines.get(("rules", i, "id")) for i, r in enumerate(data.get("rules") or [])
-                             if isinstance(r, dict) and r.get("id") == rule_id), None)  # fmt: skip
+                # the second use is the mistake: report its line
+                uses = [lines.get(("rules", i, "id")) for i, r in enumerate(data.get("rules") or [])
+                        if isinstance(r, dict) and r.get("id") == rule_id]  # fmt: skip
+                line = uses[-1] if uses else None
                 problems.append(Problem(source, line, message, rule_id))
                 continue
             problems.append(
