@@ -59,6 +59,7 @@ class RecordedRequest:
 class _Failure:
     status: int
     message: str
+    after_delivery: bool = False
 
 
 class _SpecRequest:
@@ -157,12 +158,21 @@ class FakeLineApi:
         """The token has run out (they last about a minute) or was used already."""
         self._reply_tokens.pop(reply_token, None)
 
-    def fail_next(self, path: str, status: int, *, times: int = 1, message: str = "") -> None:
-        """The next `times` calls to `path` answer `status` before anything is delivered."""
+    def fail_next(
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        message: str = "",
+        after_delivery: bool = False,
+    ) -> None:
+        """The next `times` calls to `path` answer `status`: before anything is delivered, or
+        (`after_delivery`) once the messages are out, as when an answer is lost on the way."""
         text = message or {429: "Too Many Requests", 500: "Internal Server Error"}.get(
             status, "Error"
         )
-        self._failures[path].extend(_Failure(status, text) for _ in range(times))
+        self._failures[path].extend(_Failure(status, text, after_delivery) for _ in range(times))
 
     def calls(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
@@ -206,9 +216,15 @@ class FakeLineApi:
             status = 401 if any("Security" in p for p in problems) else 400
             return _error(status, "The request body has 1 error(s)", problems)
         queued = self._failures.get(request.path)
-        if queued:
-            failure = queued.popleft()
+        failure = queued.popleft() if queued else None
+        if failure is not None and not failure.after_delivery:
             return _error(failure.status, failure.message)
+        response = self._serve(request, raw, body)
+        if failure is not None:
+            return _error(failure.status, failure.message)
+        return response
+
+    def _serve(self, request: web.Request, raw: bytes, body: Any) -> web.Response:
         method, path = request.method.lower(), request.path
         if (method, path) == ("post", "/v2/bot/message/reply"):
             return self._reply(body)
