@@ -1,0 +1,543 @@
+"""Crisis detection: how much a message (and a conversation) says a life may be at risk now.
+
+The lexicon and its context rules are data (`routing/data/crisis_lexicon.yaml` and any other
+`routing/data/crisis_*.yaml`, validated by pydantic), so operators extend them without code.
+How a message is scored:
+
+1. The text is normalised (`routing.normalize`); signal patterns are matched everywhere in it,
+   so a signal in the middle of a long message counts like one on its own.
+2. A negative context (an intensifier idiom, a non-self object, a benign sense, a past or
+   hedged statement, a denial) caps the weight of the signals it covers: the overlapping match,
+   or the whole sentence when its scope is `sentence`. A denial never applies to an act done.
+3. The score is the strongest weight, plus the `boost` of every *other* family present (time,
+   means, emoji... joined to a wish): passive words alone stay `concern`, joined with a time or
+   means they become `crisis`. Capped signals add no boost.
+4. `score >= thresholds.crisis` is crisis, `>= thresholds.concern` concern.
+
+`accumulate` adds concern over a conversation with a time-decayed score (thresholds in the same
+lexicon file); the `RiskState` it returns holds numbers only, never text, and is what the
+session stores.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from routing.model import RiskLevel
+from routing.normalize import flick_typos, normalize, normalize_pattern
+
+DATA_DIR = Path(__file__).parent / "data"
+LEXICON_PATH = DATA_DIR / "crisis_lexicon.yaml"
+
+_MACRO = re.compile(r"%([a-z_]+)%")
+# A gap inside one sentence: patterns joining two words never reach across a full stop.
+_GAP = r"[^。.!?\n]{0,12}"
+_SENTENCE_END = re.compile(r"[。.!?\n]+")
+
+
+class LexiconError(ValueError):
+    """A lexicon file that cannot be used; the message names the file and the field."""
+
+
+# ---------------------------------------------------------------- the lexicon, as data
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    concern: float = Field(gt=0)
+    crisis: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.concern >= self.crisis:
+            raise ValueError("concern threshold must be below the crisis threshold")
+        return self
+
+
+class Family(_Strict):
+    description: str = ""
+    boost: float = Field(ge=0, le=1)
+    """What this family adds when joined to a signal of another family."""
+
+
+class Signal(_Strict):
+    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
+    family: str
+    weight: float = Field(ge=0, le=2)
+    """Weight alone: >= thresholds.crisis decides crisis; 0 for modifiers that only add."""
+    patterns: tuple[str, ...] = ()
+    stems: tuple[str, ...] = ()
+    """Literal words; with `typos: true` their flick-input slips match too."""
+    typos: bool = False
+    midword: bool = False
+    """Latin patterns may start inside a word (romaji typed without spaces: moushinitai).
+    Otherwise a pattern starting with a Latin letter is only tried at the start of a word."""
+
+    @model_validator(mode="after")
+    def _has_something_to_match(self) -> Signal:
+        if not self.patterns and not self.stems:
+            raise ValueError("a signal needs patterns or stems")
+        if self.id.split(".", 1)[0] != self.family:
+            raise ValueError(f"signal id must start with its family: '{self.family}.'")
+        return self
+
+
+ContextKind = Literal["idiom", "non_self", "benign", "past", "hedge", "denial"]
+
+
+class NegativeContext(_Strict):
+    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$")
+    kind: ContextKind
+    applies_to: tuple[str, ...] = Field(min_length=1)
+    """Families (or signal ids) whose weight this context caps."""
+    cap: float = Field(ge=0)
+    scope: Literal["match", "sentence"] = "match"
+    patterns: tuple[str, ...] = Field(min_length=1)
+
+
+class Accumulation(_Strict):
+    half_life_seconds: float = Field(gt=0)
+    """A concern said half this long ago counts half."""
+    crisis_at: float = Field(gt=0)
+    """Accumulated concern score that makes the current message a crisis."""
+
+
+class Lexicon(_Strict):
+    version: int = 1
+    thresholds: Thresholds
+    accumulation: Accumulation
+    macros: dict[str, str] = {}
+    families: dict[str, Family]
+    signals: tuple[Signal, ...]
+    negative_contexts: tuple[NegativeContext, ...] = ()
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_ids(cls, signals: tuple[Signal, ...]) -> tuple[Signal, ...]:
+        seen: set[str] = set()
+        for s in signals:
+            if s.id in seen:
+                raise ValueError(f"duplicate signal id {s.id!r}")
+            seen.add(s.id)
+        return signals
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Lexicon:
+        signal_ids = {s.id for s in self.signals}
+        for s in self.signals:
+            if s.family not in self.families:
+                raise ValueError(f"signal {s.id!r}: unknown family {s.family!r}")
+        for c in self.negative_contexts:
+            for target in c.applies_to:
+                if target not in self.families and target not in signal_ids:
+                    raise ValueError(f"context {c.id!r}: applies_to names unknown {target!r}")
+                # SAFETY.md: a denial never cancels a completed act.
+                if c.kind == "denial" and (target == "act" or target.startswith("act.")):
+                    raise ValueError(f"context {c.id!r}: a denial may not apply to acts done")
+        for s in self.signals:
+            for p in s.patterns:
+                self._compile(p, f"signal {s.id!r}")
+        for c in self.negative_contexts:
+            for p in c.patterns:
+                self._compile(p, f"context {c.id!r}")
+        return self
+
+    def expand(self, pattern: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name == "gap":
+                return _GAP
+            if name not in self.macros:
+                raise ValueError(f"unknown macro %{name}%")
+            return self.macros[name]
+
+        # Macros may use macros (two levels is plenty and keeps cycles impossible).
+        return normalize_pattern(_MACRO.sub(one, _MACRO.sub(one, pattern)))
+
+    def _compile(self, pattern: str, where: str) -> re.Pattern[str]:
+        try:
+            return re.compile(self.expand(pattern), re.IGNORECASE)
+        except (re.error, ValueError) as exc:
+            raise ValueError(f"{where}: pattern {pattern!r}: {exc}") from exc
+
+
+class LexiconExtension(_Strict):
+    """A `crisis_*.yaml` beside the main lexicon: more signals and contexts, same rules."""
+
+    macros: dict[str, str] = {}
+    families: dict[str, Family] = {}
+    signals: tuple[Signal, ...] = ()
+    negative_contexts: tuple[NegativeContext, ...] = ()
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise LexiconError(f"{path}{line}: {exc}") from exc
+
+
+def _errors(path: Path, exc: ValidationError) -> LexiconError:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top)"
+        lines.append(f"{path}: {loc}: {err['msg']}")
+    return LexiconError("\n".join(lines))
+
+
+def load_lexicon(path: Path = LEXICON_PATH, extensions: Iterable[Path] | None = None) -> Lexicon:
+    """The main lexicon plus extension files (by default every other `crisis_*.yaml` beside it)."""
+    try:
+        lexicon = Lexicon.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise _errors(path, exc) from exc
+    if extensions is None:
+        extensions = sorted(p for p in path.parent.glob("crisis_*.yaml") if p != path)
+    for ext_path in extensions:
+        try:
+            ext = LexiconExtension.model_validate(_read_yaml(ext_path) or {})
+            lexicon = Lexicon(
+                version=lexicon.version,
+                thresholds=lexicon.thresholds,
+                accumulation=lexicon.accumulation,
+                macros={**lexicon.macros, **ext.macros},
+                families={**lexicon.families, **ext.families},
+                signals=lexicon.signals + ext.signals,
+                negative_contexts=lexicon.negative_contexts + ext.negative_contexts,
+            )
+        except ValidationError as exc:
+            raise _errors(ext_path, exc) from exc
+    return lexicon
+
+
+# ---------------------------------------------------------------- fast multi-pattern scanning
+# Python's `re` tries every branch of a big alternation at every position (about a millisecond
+# for a short message with this lexicon). The scanner instead works out, once, which characters
+# each pattern can start with, and at each position of the text only tries the patterns that
+# can start there — a few dozen µs a message.
+_ANY = None
+_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'")
+
+
+def _first_chars(items: Any) -> tuple[set[str] | None, bool]:
+    """Characters a parsed regex sequence can start with (None: any) and whether it can be empty."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    firsts: set[str] = set()
+    for op, av in items:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero width: look further
+        if op is c.LITERAL:
+            ch = chr(av)
+            return firsts | {ch, ch.lower(), ch.upper()}, False
+        if op is c.IN:
+            chars: set[str] = set()
+            for kind, value in av:
+                if kind is c.LITERAL:
+                    ch = chr(value)
+                    chars |= {ch, ch.lower(), ch.upper()}
+                elif kind is c.CATEGORY and value is c.CATEGORY_DIGIT:
+                    chars |= set("0123456789")
+                elif kind is c.CATEGORY and value is c.CATEGORY_SPACE:
+                    chars |= set(" \t\n")
+                elif kind is c.RANGE and value[1] - value[0] < 512:
+                    for code in range(value[0], value[1] + 1):
+                        ch = chr(code)
+                        chars |= {ch, ch.lower(), ch.upper()}
+                else:
+                    return _ANY, False
+            return firsts | chars, False
+        if op is c.SUBPATTERN:
+            sub, nullable = _first_chars(av[-1])
+        elif op is c.BRANCH:
+            sub, nullable = set(), False
+            for seq in av[1]:
+                got, empty = _first_chars(seq)
+                if got is None:
+                    return _ANY, False
+                sub |= got
+                nullable = nullable or empty
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            sub, nullable = _first_chars(av[2])
+            nullable = nullable or av[0] == 0
+        else:
+            return _ANY, False
+        if sub is None:
+            return _ANY, False
+        firsts |= sub
+        if not nullable:
+            return firsts, False
+    return firsts, True
+
+
+def _starts(pattern: str) -> set[str] | None:
+    from re import _parser  # type: ignore[attr-defined]
+
+    chars, nullable = _first_chars(_parser.parse(pattern, re.IGNORECASE))
+    return None if nullable else chars
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanner:
+    """Finds every (key, start, end) where one of the keyed patterns matches."""
+
+    by_char: dict[str, tuple[tuple[int, re.Pattern[str]], ...]]
+    midword: dict[str, tuple[tuple[int, re.Pattern[str]], ...]]
+    anywhere: tuple[tuple[int, re.Pattern[str]], ...]
+
+    @classmethod
+    def build(cls, keyed: Sequence[tuple[int, str, bool]]) -> _Scanner:
+        grouped: dict[str | None, dict[int, list[str]]] = {}
+        inside: dict[str, dict[int, list[str]]] = {}
+        for key, pattern, midword in keyed:
+            starts = _starts(pattern)
+            for ch in [None] if starts is None else sorted(starts):
+                grouped.setdefault(ch, {}).setdefault(key, []).append(pattern)
+                if midword and ch is not None:
+                    inside.setdefault(ch, {}).setdefault(key, []).append(pattern)
+
+        def compiled(by_key: dict[int, list[str]]) -> tuple[tuple[int, re.Pattern[str]], ...]:
+            return tuple(
+                (key, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE))
+                for key, ps in sorted(by_key.items())
+            )
+
+        anywhere = compiled(grouped.pop(None, {}))
+        by_char = {ch: compiled(g) for ch, g in grouped.items() if ch is not None}
+        return cls(by_char, {ch: compiled(g) for ch, g in inside.items()}, anywhere)
+
+    def scan(self, text: str) -> list[tuple[int, int, int]]:
+        found: list[tuple[int, int, int]] = []
+        by_char, midword = self.by_char, self.midword
+        previous = " "
+        for i, ch in enumerate(text):
+            # Latin patterns start at a word start, unless marked midword (romaji).
+            table = midword if ch in _LATIN and previous in _LATIN else by_char
+            previous = ch
+            for key, regex in table.get(ch, ()):
+                m = regex.match(text, i)
+                if m is not None:
+                    found.append((key, i, m.end()))
+        for key, regex in self.anywhere:
+            found.extend((key, m.start(), m.end()) for m in regex.finditer(text))
+        return found
+
+
+# ---------------------------------------------------------------- the compiled detector
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    level: RiskLevel
+    signals: tuple[str, ...] = ()
+    """Lexicon signal ids, strongest first — never the person's words."""
+    score: float = 0.0
+
+    @property
+    def families(self) -> frozenset[str]:
+        return frozenset(s.split(".", 1)[0] for s in self.signals)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"level": self.level.value, "signals": list(self.signals)}
+
+
+NONE = Assessment(RiskLevel.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledSignal:
+    id: str
+    family: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledContext:
+    id: str
+    targets: frozenset[str]
+    cap: float
+    sentence: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """A lexicon with every pattern compiled once; `assess` is then pure and fast."""
+
+    lexicon: Lexicon
+    signals: tuple[_CompiledSignal, ...]
+    contexts: tuple[_CompiledContext, ...]
+    signal_scanner: _Scanner
+    context_scanner: _Scanner
+    boosts: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, lexicon: Lexicon) -> Detector:
+        signals: list[_CompiledSignal] = []
+        keyed: list[tuple[int, str, bool]] = []
+        for index, s in enumerate(lexicon.signals):
+            signals.append(_CompiledSignal(s.id, s.family, s.weight))
+            keyed.extend((index, lexicon.expand(p), s.midword) for p in s.patterns)
+            for stem in s.stems:
+                words = {normalize_pattern(stem)}
+                if s.typos:
+                    words |= flick_typos(normalize_pattern(stem))
+                keyed.extend((index, re.escape(w), s.midword) for w in sorted(words))
+        contexts = tuple(
+            _CompiledContext(c.id, frozenset(c.applies_to), c.cap, c.scope == "sentence")
+            for c in lexicon.negative_contexts
+        )
+        context_keyed = [
+            (index, lexicon.expand(p), True)
+            for index, c in enumerate(lexicon.negative_contexts)
+            for p in c.patterns
+        ]
+        boosts = {name: f.boost for name, f in lexicon.families.items()}
+        return cls(
+            lexicon,
+            tuple(signals),
+            contexts,
+            _Scanner.build(keyed),
+            _Scanner.build(context_keyed),
+            boosts,
+        )
+
+    def assess(self, text: str) -> Assessment:
+        norm = normalize(text)
+        hits = self.signal_scanner.scan(norm)
+        if not hits:
+            return NONE
+        sentence_ends = [m.end() for m in _SENTENCE_END.finditer(norm)]
+        caps = [
+            (self.contexts[key], start, end, bisect.bisect_right(sentence_ends, start))
+            for key, start, end in self.context_scanner.scan(norm)
+        ]
+
+        # Per signal: its best effective weight, and whether that occurrence was capped.
+        best: dict[str, tuple[float, bool, _CompiledSignal]] = {}
+        for key, start, end in hits:
+            sig = self.signals[key]
+            weight, capped = sig.weight, False
+            sentence = bisect.bisect_right(sentence_ends, start)
+            for ctx, c_start, c_end, c_sentence in caps:
+                if sig.family not in ctx.targets and sig.id not in ctx.targets:
+                    continue
+                covers = c_sentence == sentence if ctx.sentence else c_start < end and start < c_end
+                if covers and ctx.cap < weight:
+                    weight, capped = ctx.cap, True
+            prev = best.get(sig.id)
+            if prev is None or (weight, not capped) > (prev[0], not prev[1]):
+                best[sig.id] = (weight, capped, sig)
+
+        live = [(w, capped, sig) for w, capped, sig in best.values() if w > 0 or not capped]
+        if not live:
+            return NONE
+        top_weight, _, top = max(live, key=lambda item: item[0])
+        if top_weight <= 0:
+            return NONE
+        boosting = {sig.family for _, capped, sig in live if not capped} - {top.family}
+        score = top_weight + sum(self.boosts.get(f, 0.0) for f in boosting)
+        thresholds = self.lexicon.thresholds
+        if score >= thresholds.crisis:
+            level = RiskLevel.CRISIS
+        elif score >= thresholds.concern:
+            level = RiskLevel.CONCERN
+        else:
+            return NONE
+        ordered = sorted(live, key=lambda item: (-item[0], item[2].id))
+        return Assessment(level, tuple(sig.id for _, _, sig in ordered), round(score, 3))
+
+
+@cache
+def default_detector() -> Detector:
+    return Detector.build(load_lexicon())
+
+
+# Compiled at import: the first message pays nothing, and a broken lexicon fails at start-up.
+_DETECTOR = default_detector()
+
+
+def assess(text: str) -> Assessment:
+    """How much this one message says a life may be at risk now."""
+    return _DETECTOR.assess(text)
+
+
+# ---------------------------------------------------------------- over a conversation
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """What a session keeps about risk: numbers only, never text.
+
+    `level` is the level for the message just assessed (accumulation included); `peak` the
+    highest level so far in the conversation; `score` the time-decayed concern total.
+    """
+
+    level: RiskLevel = RiskLevel.NONE
+    peak: RiskLevel = RiskLevel.NONE
+    score: float = 0.0
+    concerns: int = 0
+    updated_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "level": self.level.value,
+            "peak": self.peak.value,
+            "score": round(self.score, 4),
+            "concerns": self.concerns,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RiskState:
+        return cls(
+            level=RiskLevel(data.get("level", "none")),
+            peak=RiskLevel(data.get("peak", "none")),
+            score=float(data.get("score", 0.0)),
+            concerns=int(data.get("concerns", 0)),
+            updated_at=float(data.get("updated_at", 0.0)),
+        )
+
+
+_ORDER = {RiskLevel.NONE: 0, RiskLevel.CONCERN: 1, RiskLevel.CRISIS: 2}
+
+
+def accumulate(
+    state: RiskState | None,
+    assessment: Assessment,
+    at: datetime | float | None = None,
+    *,
+    accumulation: Accumulation | None = None,
+) -> RiskState:
+    """Add one message's assessment to the conversation's risk.
+
+    Concern scores add up with a half-life; when the total reaches `accumulation.crisis_at`
+    this message counts as a crisis (several concern messages in a short while), and the total
+    starts again from zero so the crisis reply is not repeated on every later message.
+    """
+    rules = accumulation or _DETECTOR.lexicon.accumulation
+    now = at.timestamp() if isinstance(at, datetime) else (time.time() if at is None else at)
+    state = state or RiskState(updated_at=now)
+    elapsed = max(0.0, now - state.updated_at)
+    score = state.score * math.pow(0.5, elapsed / rules.half_life_seconds)
+    level = assessment.level
+    concerns = state.concerns
+    if level is RiskLevel.CONCERN:
+        concerns += 1
+        score += assessment.score
+        if score >= rules.crisis_at:
+            level = RiskLevel.CRISIS
+    if level is RiskLevel.CRISIS:
+        score = 0.0
+    peak = level if _ORDER[level] > _ORDER[state.peak] else state.peak
+    return RiskState(level=level, peak=peak, score=score, concerns=concerns, updated_at=now)
