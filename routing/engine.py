@@ -60,6 +60,8 @@ LOCALITY = {"municipality": 30.0, "prefecture": 20.0, "national": 0.0}
 CHANNEL_FIT = 15.0
 LANGUAGE_FIT = 25.0
 LANGUAGE_MISSING = 10.0
+FOREIGN_LANGUAGE_MISSING = 80.0
+"""A line open now in a language the person may not speak helps less than one in theirs."""
 NEED_FIT = 25.0
 TOPIC_MATCH = 6.0
 SPECIALISED = 5.0
@@ -312,7 +314,7 @@ def _scored(
         score += LANGUAGE_FIT
         reasons.append(f"lang:{ctx.lang}")
     elif not speaks:
-        score -= LANGUAGE_MISSING
+        score -= LANGUAGE_MISSING if ctx.lang == "ja" else FOREIGN_LANGUAGE_MISSING
     if request.need == "place" and is_place:
         score += NEED_FIT
         reasons.append("need:place")

@@ -146,6 +146,8 @@ class When(_Model):
     topics_all: tuple[Topic, ...] = ()
     age: AgeRange | None = None
     """Holds only when the person's age is known and inside the range."""
+    age_known: bool | None = None
+    """False: holds only when the person has not said their age."""
     prefectures: tuple[Annotated[str, Field(pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")], ...] = ()
     channels: tuple[Channel, ...] = ()
     langs: tuple[str, ...] = ()
@@ -159,6 +161,8 @@ class When(_Model):
         if self.topics_any and not set(self.topics_any) & set(request.topics):
             return False
         if self.topics_all and not set(self.topics_all) <= set(request.topics):
+            return False
+        if self.age_known is not None and (request.age is not None) is not self.age_known:
             return False
         if self.age is not None:
             age = request.age

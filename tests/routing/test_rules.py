@@ -217,3 +217,28 @@ def test_the_default_rule_set_is_valid_and_has_test_cases() -> None:
     rules = default_ruleset()
     assert rules.rules and len(rules.tests) >= 5
     assert rules.limit >= 3
+
+
+def test_the_default_rules_pass_their_own_tests_on_the_bundled_registry() -> None:
+    from resources.seed import load_seed
+
+    registry, prefectures = load_seed()
+    report = run_ruleset_tests(default_ruleset(), Catalog.build(registry, prefectures))
+    assert report.unknown_services == ()
+    assert [c.name for c in report.failed] == []
+
+
+def test_age_known_conditions_tell_a_silent_person_from_one_who_gave_an_age(
+    catalog: Catalog,
+) -> None:
+    rules = parse_ruleset("""version: x
+rules:
+  - id: quiet_about_age
+    when: {age_known: false}
+    exclude: {services: [anatano_ibasho_chat]}
+""")
+    at = tokyo(2026, 12, 1, 18)
+    silent = route(RoutingRequest(topics=("suicide",)), catalog, rules, at)
+    told = route(RoutingRequest(topics=("suicide",), age=30), catalog, rules, at)
+    assert "anatano_ibasho_chat" not in [r.service_id for r in silent.referrals]
+    assert "anatano_ibasho_chat" in [r.service_id for r in told.referrals]
