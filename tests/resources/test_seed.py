@@ -134,7 +134,10 @@ def test_the_seed_files_are_what_the_script_makes_from_the_shared_data() -> None
     script: ModuleType = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     for name, text in script.build(SHARED / "data").items():
-        assert (REPO / "resources" / "data" / name).read_text(encoding="utf-8") == text, name
+        bundled = (REPO / "resources" / "data" / name).read_text(encoding="utf-8")
+        assert bundled == text, (
+            f"{name} is stale: run .venv/bin/python scripts/convert_shared_data.py"
+        )
 
 
 # ---------------------------------------------------------------- hours a person relies on
