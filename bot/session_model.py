@@ -1,0 +1,66 @@
+"""The Session value: where a person is in the flow and the answers they chose — never their words.
+
+A session holds only codes (topics, an age band, a prefecture code, a channel), the step, the
+language, the accumulated risk level, counters and a timestamp. Nothing a person typed is ever
+put here, so storing a session (Redis, memory) stores no message text. It serialises to a small
+JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+Step = Literal[
+    "new", "topics", "confirm_topics", "age", "region", "prefecture", "channel", "results", "forget"
+]  # fmt: skip
+QUESTION_STEPS: tuple[Step, ...] = ("topics", "age", "region", "channel")
+"""The questions in the order they are asked (the prefecture is the second tap of "region")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    step: Step = "new"
+    lang: str = "ja"
+    topics: tuple[str, ...] = ()
+    pending_topics: tuple[str, ...] = ()
+    """Topics matched from free text, waiting for the person to confirm them."""
+    topic_page: int = 1
+    age_band: str | None = None
+    region: str | None = None
+    prefecture: str | None = None
+    channel: str | None = None
+    risk: str = "none"
+    """The highest risk level so far in this conversation (routing.model.RiskLevel value)."""
+    risk_state: dict[str, Any] | None = None
+    """routing.crisis.RiskState as JSON: numbers only (levels, a decayed score, a count)."""
+    misses: int = 0
+    history: tuple[Step, ...] = ()
+    shown: int = 0
+    """How many referrals have been shown since the last answers changed ("other options")."""
+    editing: bool = False
+    """True while changing one answer from the results: the next answer goes back to results."""
+    resume: Step | None = None
+    """The step to return to after the "forget me" confirmation is declined."""
+    crisis_replies: int = 0
+    last_crisis: float | None = None
+    last_seen: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+    """Room for channel wiring to keep codes (never text), e.g. a follow-up flag."""
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Session:
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("topics", "pending_topics", "history"):
+            if name in values:
+                values[name] = tuple(values[name])
+        return cls(**values)

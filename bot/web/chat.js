@@ -1,0 +1,234 @@
+// The web chat: sends each tap or message to POST /api/chat and shows the replies.
+// No build step, no framework. The session id lives in sessionStorage only: closing the tab
+// ends it, and "わすれて / Forget me" deletes the answers on the server too.
+"use strict";
+
+(function () {
+  const UI = {
+    ja: {
+      subtitle: "相談窓口の 案内", danger: "命の 危険が あるときは", restart: "はじめから", back: "もどる",
+      now: "今すぐ話したい", language: "English", help: "ヘルプ", forget: "わすれて", message: "メッセージ",
+      placeholder: "ここに 書いて ください", send: "送る", locate: "位置を 送る",
+      open: "今 開いています", until: "{t} まで", opens: "次は {t} から", closed: "今は 閉まっています",
+      unknownHours: "時間は 公式ページで 確認してください", call: "電話する", chat: "チャットを ひらく",
+      line: "LINEで ひらく", web: "ページを ひらく", mail: "メールを 送る",
+      failed: "送れませんでした。もう一度 おしてください。命の 危険が あるときは 119 か 110 へ。",
+      noLocation: "位置が わかりませんでした。",
+    },
+    en: {
+      subtitle: "a guide to support services", danger: "In danger now? Call", restart: "Start over", back: "Back",
+      now: "Talk to someone now", language: "日本語", help: "Help", forget: "Forget me", message: "Message",
+      placeholder: "Write here", send: "Send", locate: "Share my location",
+      open: "Open now", until: "until {t}", opens: "opens {t}", closed: "Closed now",
+      unknownHours: "Check the hours on the official page", call: "Call", chat: "Open the chat",
+      line: "Open in LINE", web: "Open the page", mail: "Send an e-mail",
+      failed: "Could not send. Please try again. If you are in danger, call 119 or 110.",
+      noLocation: "Could not get your location.",
+    },
+  };
+
+  const chat = document.getElementById("chat");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("message");
+  const status = document.getElementById("status");
+  let lang = (navigator.language || "ja").toLowerCase().startsWith("ja") ? "ja" : "en";
+  let busy = false;
+
+  function newSessionId() {
+    if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
+    return "web-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+  }
+  let session = sessionStorage.getItem("tsunagari.session");
+  if (!session) {
+    session = newSessionId();
+    sessionStorage.setItem("tsunagari.session", session);
+  }
+
+  function t(key, value) {
+    const s = UI[lang][key] || UI.ja[key] || key;
+    return value === undefined ? s : s.replace("{t}", value);
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    document.querySelectorAll("[data-i18n-title]").forEach((el) => {
+      el.title = t(el.dataset.i18nTitle);
+      el.setAttribute("aria-label", t(el.dataset.i18nTitle));
+    });
+  }
+
+  // emergency numbers and hotline numbers in the bot's words become tap-to-call links
+  const PHONE = /(#\d{4}|0\d{1,4}-\d{1,4}-\d{3,4}|\b(?:110|119|189)\b)/g;
+
+  function bubble(who, text) {
+    const div = document.createElement("div");
+    div.className = "msg " + who;
+    if (who !== "bot") {
+      div.textContent = text;
+    } else {
+      let last = 0;
+      for (const m of text.matchAll(PHONE)) {
+        div.append(text.slice(last, m.index));
+        const a = document.createElement("a");
+        a.href = "tel:" + m[0].replace(/-/g, "").replace("#", "%23");
+        a.className = "tel";
+        a.textContent = m[0];
+        div.append(a);
+        last = m.index + m[0].length;
+      }
+      div.append(text.slice(last));
+    }
+    chat.appendChild(div);
+    return div;
+  }
+
+  function formatTime(iso) {
+    const d = new Date(iso);
+    return d.toLocaleString(lang === "ja" ? "ja-JP" : "en-GB", {
+      timeZone: "Asia/Tokyo", weekday: "short", hour: "2-digit", minute: "2-digit",
+    });
+  }
+
+  function contactLink(contact) {
+    const value = contact.value;
+    const a = document.createElement("a");
+    a.className = "contact";
+    a.rel = "noopener noreferrer";
+    if (contact.kind === "phone") {
+      a.href = "tel:" + value.replace(/[^0-9+#*]/g, "").replace("#", "%23");
+      a.textContent = t("call") + " " + value;
+    } else if (contact.kind === "email") {
+      a.href = "mailto:" + value;
+      a.textContent = t("mail");
+    } else if (/^https?:\/\//.test(value)) {
+      a.href = value;
+      a.target = "_blank";
+      a.textContent = contact.kind === "line" ? t("line") : contact.kind === "web_chat" ? t("chat") : t("web");
+    } else if (contact.kind === "line" && value.startsWith("@")) {
+      a.href = "https://line.me/R/ti/p/" + encodeURIComponent(value);
+      a.target = "_blank";
+      a.textContent = t("line") + " " + value;
+    } else {
+      const span = document.createElement("span");
+      span.className = "contact plain";
+      span.textContent = value;
+      return span;
+    }
+    return a;
+  }
+
+  function card(item) {
+    const li = document.createElement("li");
+    li.className = "card";
+    const h = document.createElement("h3");
+    h.textContent = item.name;
+    const state = document.createElement("p");
+    state.className = "state" + (item.open_now ? " open" : "");
+    if (item.open_now) {
+      state.textContent = t("open") + (item.closes_at ? " · " + t("until", formatTime(item.closes_at)) : "");
+    } else if (item.opens_at) {
+      state.textContent = t("opens", formatTime(item.opens_at));
+    } else {
+      state.textContent = t("unknownHours");
+    }
+    li.append(h, state, contactLink(item.contact));
+    return li;
+  }
+
+  function disableOldOptions() {
+    chat.querySelectorAll(".options button").forEach((b) => { b.disabled = true; });
+  }
+
+  function render(messages) {
+    disableOldOptions();
+    let firstNew = null;
+    for (const m of messages) {
+      const div = bubble("bot", m.text || "");
+      firstNew = firstNew || div;
+      if (m.type === "choices") {
+        const group = document.createElement("div");
+        group.className = "options";
+        group.setAttribute("role", "group");
+        group.setAttribute("aria-label", m.text);
+        for (const o of m.options) {
+          const b = document.createElement("button");
+          b.type = "button";
+          b.textContent = o.label;
+          b.dataset.payload = o.payload;
+          b.addEventListener("click", () => send({ choice: o.payload }, o.label));
+          group.appendChild(b);
+        }
+        div.appendChild(group);
+      } else if (m.type === "referrals") {
+        const ul = document.createElement("ul");
+        ul.className = "cards";
+        m.items.forEach((item) => ul.appendChild(card(item)));
+        div.appendChild(ul);
+      }
+    }
+    // follow the language the bot speaks (the person may have typed "English")
+    const said = messages.map((m) => m.text || "").join("");
+    if (said) {
+      const japanese = /[\u3040-\u30ff]/.test(said);
+      const next = japanese ? "ja" : "en";
+      if (next !== lang) { lang = next; applyLanguage(); }
+    }
+    if (firstNew) firstNew.scrollIntoView({ block: "start" });
+  }
+
+  async function send(body, echo) {
+    if (busy) return;
+    busy = true;
+    status.textContent = "";
+    if (echo) bubble("me", echo);
+    try {
+      const res = await fetch("/api/chat", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(Object.assign({ session: session, lang: lang }, body)),
+      });
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      const data = await res.json();
+      render(data.messages);
+      if (body.choice === "forget:yes") {
+        // the server forgot; start a fresh id so nothing links the next conversation to this one
+        session = newSessionId();
+        sessionStorage.setItem("tsunagari.session", session);
+      }
+    } catch (err) {
+      status.textContent = t("failed");
+    } finally {
+      busy = false;
+    }
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text: text }, text);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  document.querySelectorAll(".tools button").forEach((b) => {
+    b.addEventListener("click", () => send({ choice: b.dataset.payload }, b.textContent));
+  });
+  document.getElementById("locate").addEventListener("click", () => {
+    if (!navigator.geolocation) { status.textContent = t("noLocation"); return; }
+    navigator.geolocation.getCurrentPosition(
+      (pos) => send({ location: { latitude: pos.coords.latitude, longitude: pos.coords.longitude } }, "📍"),
+      () => { status.textContent = t("noLocation"); },
+      { maximumAge: 600000, timeout: 10000 },
+    );
+  });
+
+  applyLanguage();
+  send({ choice: "cmd:start" });
+})();
