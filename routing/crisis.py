@@ -435,8 +435,9 @@ class Detector:
                 if sig.family not in ctx.targets and sig.id not in ctx.targets:
                     continue
                 covers = c_sentence == sentence if ctx.sentence else c_start < end and start < c_end
-                if covers and ctx.cap < weight:
-                    weight, capped = ctx.cap, True
+                if covers:
+                    # Covered by a context: weight capped, and no boost for other families.
+                    weight, capped = min(weight, ctx.cap), True
             prev = best.get(sig.id)
             if prev is None or (weight, not capped) > (prev[0], not prev[1]):
                 best[sig.id] = (weight, capped, sig)

@@ -59,6 +59,34 @@ def strip_separators(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
+def _vowel_table() -> dict[str, str]:
+    rows = {
+        "a": "あかがさざただなはばぱまやらわ",
+        "i": "いきぎしじちぢにひびぴみり",
+        "u": "うくぐすずつづぬふぶぷむゆる",
+        "e": "えけげせぜてでねへべぺめれ",
+        "o": "おこごそぞとどのほぼぽもよろを",
+    }
+    return {kana: vowel for vowel, row in rows.items() for kana in row}
+
+
+_VOWEL_OF = _vowel_table()
+_SMALL_VOWEL = {"ぁ": "a", "ぃ": "i", "ぅ": "u", "ぇ": "e", "ぉ": "o"}
+_ELONGATING_SMALL = re.compile("(?<=[\u3041-\u3096])[ぁぃぅぇぉ]+")
+
+
+def drop_small_elongation(text: str) -> str:
+    """A small vowel that repeats the vowel before it only stretches it: 死にたぁい → 死にたい.
+
+    Any other small vowel (しにたぃ, typed for い) stays, to be folded to full size."""
+
+    def one(m: re.Match[str]) -> str:
+        before = _VOWEL_OF.get(text[m.start() - 1])
+        return "".join(c for c in m.group() if _SMALL_VOWEL[c] != before)
+
+    return _ELONGATING_SMALL.sub(one, text)
+
+
 def compress_repeats(text: str) -> str:
     """Elongation and repeats: しにたーーーい → しにたい, 死にたいいいい → 死にたい."""
     text = _ELONGATION.sub("", text)
@@ -76,6 +104,7 @@ def normalize(text: str) -> str:
     text = strip_invisible(text)
     text = fold_case(text)
     text = to_hiragana(text)
+    text = drop_small_elongation(text)
     text = fold_small_kana(text)
     # Separators go before elongation marks so し〜に〜た〜い and しにたーい end alike.
     text = strip_separators(text)
@@ -91,6 +120,7 @@ def normalize_pattern(pattern: str) -> str:
     text = fold_width(pattern)
     text = strip_invisible(text)
     text = to_hiragana(text)
+    text = drop_small_elongation(text)
     text = fold_small_kana(text)
     return compress_repeats(text)
 

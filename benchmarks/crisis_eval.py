@@ -1,0 +1,149 @@
+"""Crisis detection measured on the labelled sets: recall, false alarms, misses by family, speed.
+
+`python -m benchmarks.crisis_eval` (or `python -m benchmarks`). The held-out set was written
+before the lexicon and is never tuned on: its figures are the ones that count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from routing.crisis import assess
+from routing.model import RiskLevel
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "routing" / "data"
+DEV = DATA / "crisis_labelled_dev.yaml"
+HELD_OUT = DATA / "crisis_labelled_heldout.yaml"
+
+Label = Literal["crisis", "concern", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    text: str
+    label: Label
+    family: str | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    crisis_total: int
+    crisis_found: int
+    none_total: int
+    none_alarmed: int
+    concern_total: int
+    concern_flagged: int
+    """concern messages given concern or crisis (any attention)."""
+    concern_exact: int
+    none_exact: int
+    missed: tuple[Case, ...] = ()
+    false_alarms: tuple[Case, ...] = ()
+    misses_by_family: Counter[str] = field(default_factory=Counter)
+    totals_by_family: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def recall(self) -> float:
+        return self.crisis_found / self.crisis_total if self.crisis_total else 1.0
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.none_alarmed / self.none_total if self.none_total else 0.0
+
+
+def load_cases(path: Path) -> list[Case]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Case(str(r["text"]), r["label"], r.get("family")) for r in raw]
+
+
+def evaluate(cases: list[Case], name: str = "") -> Figures:
+    missed: list[Case] = []
+    alarms: list[Case] = []
+    misses: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    crisis_found = concern_flagged = concern_exact = none_exact = 0
+    for case in cases:
+        level = assess(case.text).level
+        if case.label == "crisis":
+            totals[case.family or "?"] += 1
+            if level is RiskLevel.CRISIS:
+                crisis_found += 1
+            else:
+                missed.append(case)
+                misses[case.family or "?"] += 1
+        elif case.label == "concern":
+            concern_flagged += level is not RiskLevel.NONE
+            concern_exact += level is RiskLevel.CONCERN
+        else:
+            none_exact += level is RiskLevel.NONE
+            if level is RiskLevel.CRISIS:
+                alarms.append(case)
+    count = Counter(c.label for c in cases)
+    return Figures(
+        name=name,
+        crisis_total=count["crisis"],
+        crisis_found=crisis_found,
+        none_total=count["none"],
+        none_alarmed=len(alarms),
+        concern_total=count["concern"],
+        concern_flagged=concern_flagged,
+        concern_exact=concern_exact,
+        none_exact=none_exact,
+        missed=tuple(missed),
+        false_alarms=tuple(alarms),
+        misses_by_family=misses,
+        totals_by_family=totals,
+    )
+
+
+def report(fig: Figures, show_texts: bool) -> str:
+    lines = [
+        f"{fig.name}: {fig.crisis_total + fig.concern_total + fig.none_total} messages",
+        f"  crisis recall      {fig.recall:.3f}  ({fig.crisis_found}/{fig.crisis_total})",
+        f"  false alarms       {fig.false_alarm_rate:.3f}  "
+        f"({fig.none_alarmed}/{fig.none_total} ordinary messages called crisis)",
+        f"  concern noticed    {fig.concern_flagged}/{fig.concern_total} "
+        f"(exactly concern {fig.concern_exact})",
+        f"  ordinary left none {fig.none_exact}/{fig.none_total}",
+        "  misses by family   "
+        + ", ".join(
+            f"{fam} {fig.misses_by_family[fam]}/{n}"
+            for fam, n in sorted(fig.totals_by_family.items())
+        ),
+    ]
+    if show_texts:
+        lines += [f"  MISSED [{c.family}] {c.text}" for c in fig.missed]
+        lines += [f"  FALSE ALARM {c.text}" for c in fig.false_alarms]
+    return "\n".join(lines)
+
+
+def latency(cases: list[Case], rounds: int = 20) -> tuple[float, float]:
+    """Mean and p99 µs per message over the labelled texts."""
+    samples = []
+    for _ in range(rounds):
+        for case in cases:
+            start = time.perf_counter()
+            assess(case.text)
+            samples.append((time.perf_counter() - start) * 1e6)
+    samples.sort()
+    return sum(samples) / len(samples), samples[int(len(samples) * 0.99)]
+
+
+def main() -> None:
+    dev, held_out = load_cases(DEV), load_cases(HELD_OUT)
+    print("crisis detection (routing/crisis.py, routing/data/crisis_lexicon.yaml)")
+    # Only the development set's misses are listed: reading held-out misses would be tuning.
+    print(report(evaluate(dev, "development set (tuned on)"), show_texts=True))
+    print(report(evaluate(held_out, "held-out set (never tuned on)"), show_texts=False))
+    mean, p99 = latency(dev + held_out)
+    print(f"  assess() latency   mean {mean:.1f} µs, p99 {p99:.1f} µs per message")
+
+
+if __name__ == "__main__":
+    main()
