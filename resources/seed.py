@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from functools import cache
 from importlib import resources as package_files
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -39,7 +41,7 @@ def load_registry_yaml(text: str, source_name: str) -> Registry:
     try:
         registry = load_yaml(text, source_name)
     except RegistryFileError as exc:
-        problems.extend(_for_people(exc.problems))
+        problems.extend(_for_people(exc.problems, text))
     if problems:
         raise RegistryFileError(sorted(problems, key=_line_number))
     return registry
@@ -75,8 +77,12 @@ def _duplicate_keys(text: str, source_name: str) -> list[str]:
     return problems
 
 
-def _for_people(problems: tuple[str, ...]) -> list[str]:
+def _for_people(problems: tuple[str, ...], text: str) -> list[str]:
     fields = [p.split(": ", 2)[1] for p in problems if p.count(": ") >= 2]
+    try:
+        data: Any = yaml.load(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        data = None
     out = []
     for problem in problems:
         parts = problem.split(": ", 2)
@@ -86,9 +92,28 @@ def _for_people(problems: tuple[str, ...]) -> list[str]:
                 f.startswith(field + "[") for f in fields
             ):
                 continue  # pydantic's echo of an item error reported on its own line
-            problem = f"{where}: {field}: {message.removeprefix('Value error, ')}"
+            message = message.removeprefix("Value error, ")
+            if message.startswith(
+                "Input should be"
+            ):  # pydantic says what it wanted, not what it got
+                found = _value_at(data, field)
+                if isinstance(found, str | int | float | bool):
+                    message += f" (got {found!r})"
+            problem = f"{where}: {field}: {message}"
         out.append(problem)
     return out
+
+
+def _value_at(data: Any, field: str) -> Any:
+    """The value at a field path such as `services[2].topics[1]`, or None."""
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", field):
+        if name and isinstance(data, dict):
+            data = data.get(name)
+        elif index and isinstance(data, list) and int(index) < len(data):
+            data = data[int(index)]
+        else:
+            return None
+    return data
 
 
 def _line_number(problem: str) -> int:

@@ -303,6 +303,7 @@ def test_an_unknown_topic_names_its_line_field_and_the_topics_allowed() -> None:
     (problem,) = _problems(GOOD.replace("  - loneliness", "  - lonely"))
     assert problem.startswith("members.yaml:12: services[0].topics[0]: ")
     assert "'loneliness'" in problem and "'general'" in problem
+    assert problem.endswith("(got 'lonely')")
 
 
 def test_a_bad_prefecture_code_names_its_line() -> None:
