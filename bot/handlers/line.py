@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -112,7 +113,10 @@ class _Services:
             else MemoryDeduplicator()
         )
         self.messenger = LineMessenger(self.api)
-        self.languages = ProfileLanguages(self.api, self.memo, settings.secret)
+        # Kept no longer than a session, so "forget me" leaves nothing behind for long.
+        self.languages = ProfileLanguages(
+            self.api, self.memo, settings.secret, ttl=min(24 * 3600, settings.session_ttl)
+        )
 
     async def close(self) -> None:
         await self.client.close()
@@ -131,7 +135,8 @@ class LineFrontDoor:
         self.parser = WebhookParser(self.settings.line_channel_secret)
         self.services: _Services | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One person's events in arrival order; a lock lives while someone holds or awaits it.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.router = APIRouter(lifespan=self.lifespan)
         self.router.add_api_route(
             "/webhooks/line",
@@ -217,15 +222,17 @@ class LineFrontDoor:
             user_id = _person(event)
             if user_id is None:
                 continue
-            lock = self._locks.setdefault(user_id, asyncio.Lock())
+            lock = self._locks.get(user_id)
+            if lock is None:
+                lock = self._locks[user_id] = asyncio.Lock()
             try:
                 async with lock:
                     await self._event(event, user_id)
-            except Exception:
-                log.exception("line.event_failed", event_id=event.webhook_event_id)
-            finally:
-                if not lock.locked() and self._locks.get(user_id) is lock:
-                    del self._locks[user_id]
+            except Exception as exc:
+                # The type only: an exception's text may quote what the person wrote.
+                log.error(
+                    "line.event_failed", event_id=event.webhook_event_id, error=type(exc).__name__
+                )
 
     async def _event(self, event: Event, user_id: str) -> None:
         services = self.services
@@ -256,8 +263,13 @@ class LineFrontDoor:
         inbound = replace(inbound, lang=lang)
         try:
             outbound = await self.runtime.handle(CHANNEL, user_id, inbound)
-        except Exception:
-            log.exception("line.core_failed", event_id=event.webhook_event_id, person=person)
+        except Exception as exc:
+            log.error(
+                "line.core_failed",
+                event_id=event.webhook_event_id,
+                person=person,
+                error=type(exc).__name__,
+            )
             fallback = _FALLBACK["ja" if (lang or "ja").startswith("ja") else "en"]
             await services.messenger.send(
                 user_id, reply_token, [{"type": "text", "text": fallback}]
@@ -296,10 +308,7 @@ def _person(event: Event) -> str | None:
     if not isinstance(source, UserSource) or not source.user_id:
         # In a group everyone would read the answers: the bot speaks only one-to-one.
         return None
-    if (
-        getattr(event, "mode", None) is not None
-        and str(getattr(event.mode, "value", event.mode)) != "active"
-    ):
+    if str(getattr(event.mode, "value", event.mode)) != "active":
         # Standby: another channel (e.g. a human operator's module) holds the chat.
         return None
     return source.user_id

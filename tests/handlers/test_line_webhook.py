@@ -174,6 +174,18 @@ async def test_the_bot_stays_quiet_in_group_chats() -> None:
         assert line.api.calls("/v2/bot/message/reply") == []
 
 
+async def test_the_bot_stays_quiet_while_another_channel_holds_the_chat() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        standby = {**line.webhook.text(user, "hello"), "mode": "standby"}
+        response = await line.post(standby)
+        await line.settle()
+        assert response.status_code == 200
+        assert only_inbounds(line.runtime) == []
+        assert line.api.requests == []
+
+
 async def test_the_profile_is_asked_once_for_many_messages() -> None:
     async with line_door() as line:
         user = new_user_id()
