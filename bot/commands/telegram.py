@@ -77,9 +77,13 @@ async def register_webhook(settings: Settings, url: str) -> str:
 
 
 async def poll(
-    settings: Settings, runtime: ConversationRuntime, *, handle_signals: bool = True
+    settings: Settings,
+    runtime: ConversationRuntime,
+    *,
+    handle_signals: bool = True,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Long polling until stopped (SIGINT/SIGTERM, or the task cancelled)."""
+    """Long polling until SIGINT/SIGTERM, or until `stop` is set (an embedding program, tests)."""
     bot = make_bot(settings)
     dispatcher = build_dispatcher(runtime)
     try:
@@ -89,9 +93,19 @@ async def poll(
     except BaseException:
         await bot.session.close()
         raise
-    await dispatcher.start_polling(
-        bot, allowed_updates=ALLOWED_UPDATES, handle_signals=handle_signals
-    )
+
+    async def stop_when_asked() -> None:
+        if stop is not None:
+            await stop.wait()
+            await dispatcher.stop_polling()
+
+    watcher = asyncio.create_task(stop_when_asked())
+    try:
+        await dispatcher.start_polling(
+            bot, allowed_updates=ALLOWED_UPDATES, handle_signals=handle_signals
+        )
+    finally:
+        watcher.cancel()
 
 
 async def _poll_with_runtime(settings: Settings) -> None:

@@ -141,7 +141,11 @@ def render_card(referral: Referral, number: int, lang: str) -> str:
 
 
 def link_button(referral: Referral, lang: str) -> InlineKeyboardButton | None:
-    """A URL button for the card's web link, if it has an http(s) one (never tel: or mailto:)."""
+    """A URL button for the card's web link, if it has an http(s) one (never tel: or mailto:).
+
+    Emergency numbers get none: in a crisis the number is the action, a web page a detour."""
+    if referral.kind == "emergency":
+        return None
     url = referral.contact.value if _is_web(referral.contact.value) else referral.url
     if not url or not _is_web(url):
         return None

@@ -71,9 +71,14 @@ def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def telegram_harness(**overrides: Any) -> AsyncIterator[Harness]:
-    api = FakeBotApi(TOKEN)
-    await api.start()
+async def telegram_harness(
+    api: FakeBotApi | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """A webhook on its own fake Bot API, or on a given one (several servers, one bot)."""
+    own = api is None
+    if api is None:
+        api = FakeBotApi(TOKEN)
+        await api.start()
     try:
         settings = settings_for(api, **overrides)
         core = ScriptedCore(settings)
@@ -85,4 +90,5 @@ async def telegram_harness(**overrides: Any) -> AsyncIterator[Harness]:
                 webhook: TelegramWebhook = app.state.telegram_webhook
                 yield Harness(api, core, client, webhook, Updates())
     finally:
-        await api.close()
+        if own:
+            await api.close()

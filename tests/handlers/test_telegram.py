@@ -276,3 +276,23 @@ def test_the_language_follows_the_telegram_app(code: str | None, lang: str | Non
     from aiogram.types import User
 
     assert language_of(User(id=1, is_bot=False, first_name="A", language_code=code)) == lang
+
+
+async def test_with_redis_an_update_retried_at_another_server_is_answered_once(
+    redis_prefix: str, redis_client: object
+) -> None:
+    from tests.conftest import REDIS_URL
+    from tests.fakes.telegram_api import FakeBotApi
+
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    try:
+        shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
+        async with telegram_harness(api, **shared) as one, telegram_harness(api, **shared) as two:
+            update = one.updates.text(ALEX, "hello")
+            await one.say(update)
+            await two.say(update)  # Telegram gave up on the first and tried again elsewhere
+            assert len(one.core.heard) + len(two.core.heard) == 1
+            assert len(api.ok_calls("sendMessage")) == 1
+    finally:
+        await api.close()

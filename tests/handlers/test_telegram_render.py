@@ -89,3 +89,17 @@ def test_long_button_labels_get_a_row_of_their_own_and_stay_short() -> None:
     assert rows[0] == ["Yes", "No"]
     assert len(rows[1]) == 1 and len(rows[1][0]) <= 40
     assert rows[2] == ["Skip"]
+
+
+def test_emergency_numbers_stand_alone_without_a_detour_to_a_web_page() -> None:
+    emergency = referral(1).model_copy(
+        update={
+            "kind": "emergency",
+            "name": "Police (110)",
+            "contact": Contact(kind=ContactKind.PHONE, value="110"),
+        }
+    )
+    (message,) = render([Referrals("Call now", (emergency, referral(2)), lang="en")], "en")
+    assert "110" in message.text
+    assert message.keyboard is not None
+    assert [row[0].url for row in message.keyboard.inline_keyboard] == ["https://example.org/2"]
