@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$")]
 ServiceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{1,63}$")]
 HHMM = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+DEFAULT_RULES = Path(__file__).resolve().parent / "data" / "rules.yaml"
 _WEEKDAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -451,7 +451,9 @@ def load_ruleset(path: Path | str) -> RuleSet:
 
 
 def default_ruleset_text() -> str:
-    return (importlib_resources.files("routing") / "data" / "rules.yaml").read_text("utf-8")
+    # beside this module, not through importlib.resources: an editable install can present the
+    # package as a namespace, which importlib.resources cannot read from
+    return DEFAULT_RULES.read_text("utf-8")
 
 
 def default_ruleset() -> RuleSet:
