@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -89,7 +89,13 @@ _FALLBACK = {
 class LineRuntime(Protocol):
     """What the front door needs of bot.runtime.Runtime."""
 
-    settings: Settings
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The time the conversation runs on: cards say "today" and "until" against it."""
+        ...
 
     async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]: ...
 
@@ -276,7 +282,7 @@ class LineFrontDoor:
             )
             return
         await self._remember_pages(services.memo, outbound)
-        messages: list[LineMessage] = render(outbound, now=datetime.now(self.settings.tz))
+        messages: list[LineMessage] = render(outbound, now=self.runtime.clock())
         sent = await services.messenger.send(user_id, reply_token, messages)
         log.info(
             "line.answered",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -45,6 +46,9 @@ class ScriptedRuntime:
     answer: Callable[[Inbound], list[Outbound]] = echo_kind
     calls: list[tuple[str, str, Inbound]] = field(default_factory=list)
     forgotten: list[tuple[str, str]] = field(default_factory=list)
+
+    def clock(self) -> datetime:
+        return datetime.now(self.settings.tz)
 
     async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]:
         self.calls.append((channel, user_id, inbound))
