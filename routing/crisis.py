@@ -71,6 +71,9 @@ class Family(_Strict):
     description: str = ""
     boost: float = Field(ge=0, le=1)
     """What this family adds when joined to a signal of another family."""
+    joins: tuple[str, ...] = ()
+    """If set, the boost applies only when the strongest signal is of one of these families
+    (a time frame turns a wish into a plan; it does not make harassment a crisis)."""
 
 
 class Signal(_Strict):
@@ -137,6 +140,10 @@ class Lexicon(_Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> Lexicon:
         signal_ids = {s.id for s in self.signals}
+        for name, family in self.families.items():
+            for joined in family.joins:
+                if joined not in self.families:
+                    raise ValueError(f"family {name!r}: joins unknown family {joined!r}")
         for s in self.signals:
             if s.family not in self.families:
                 raise ValueError(f"signal {s.id!r}: unknown family {s.family!r}")
@@ -382,6 +389,7 @@ class Detector:
     signal_scanner: _Scanner
     context_scanner: _Scanner
     boosts: dict[str, float] = field(default_factory=dict)
+    joins: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, lexicon: Lexicon) -> Detector:
@@ -405,6 +413,7 @@ class Detector:
             for p in c.patterns
         ]
         boosts = {name: f.boost for name, f in lexicon.families.items()}
+        joins = {name: frozenset(f.joins) for name, f in lexicon.families.items() if f.joins}
         return cls(
             lexicon,
             tuple(signals),
@@ -412,6 +421,7 @@ class Detector:
             _Scanner.build(keyed),
             _Scanner.build(context_keyed),
             boosts,
+            joins,
         )
 
     def assess(self, text: str) -> Assessment:
@@ -448,7 +458,11 @@ class Detector:
         top_weight, _, top = max(live, key=lambda item: item[0])
         if top_weight <= 0:
             return NONE
-        boosting = {sig.family for _, capped, sig in live if not capped} - {top.family}
+        boosting = {
+            sig.family
+            for _, capped, sig in live
+            if not capped and top.family in self.joins.get(sig.family, (top.family,))
+        } - {top.family}
         score = top_weight + sum(self.boosts.get(f, 0.0) for f in boosting)
         thresholds = self.lexicon.thresholds
         if score >= thresholds.crisis:

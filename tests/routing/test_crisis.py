@@ -1,11 +1,24 @@
-"""Crisis detection: levels a person's message gets, and how context changes them."""
+"""Crisis detection: the level a person's message gets, and how context changes it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from routing.crisis import assess
+from routing.crisis import (
+    LEXICON_PATH,
+    Assessment,
+    Detector,
+    LexiconError,
+    RiskState,
+    accumulate,
+    assess,
+    load_lexicon,
+)
 from routing.model import RiskLevel
+
+CRISIS, CONCERN, NONE = RiskLevel.CRISIS, RiskLevel.CONCERN, RiskLevel.NONE
 
 
 @pytest.mark.parametrize(
@@ -13,22 +26,234 @@ from routing.model import RiskLevel
     [
         "死にたい",
         "しにたーーーい",
+        "死にたいいいいいい",
+        "し・に・た・い",
+        "死\u200bに\u200bた\u200bい",
         "死 に た い",
         "ｼﾆﾀｲ",
-        "I want to kill myself",
-        "薬ぜんぶ飲んだ",
+        "シニタイ",
+        "しにたぃ",
+        "死にたぁい",
+        "ＳＨＩＮＩＴＡＩ",
+        "s h i n i t a i",
+        "moushinitai",
+        "I want to KILL MYSELF",
+        "kms",
     ],
 )
-def test_explicit_wishes_and_acts_are_a_crisis(text: str) -> None:
-    assert assess(text).level is RiskLevel.CRISIS
+def test_a_wish_to_die_is_a_crisis_however_it_is_typed(text: str) -> None:
+    assert assess(text).level is CRISIS
 
 
-@pytest.mark.parametrize("text", ["死ぬほど笑った", "バッテリー死んだ", "七輪で焼肉", "首が痛い"])
-def test_everyday_idioms_are_not_a_crisis(text: str) -> None:
-    assert assess(text).level is RiskLevel.NONE
+@pytest.mark.parametrize("text", ["しにいた", "したにい", "じさつしたい", "しさつしたい"])
+def test_flick_input_slips_on_the_strongest_words_still_count(text: str) -> None:
+    assert assess(text).level is CRISIS
 
 
-def test_a_denial_never_cancels_a_completed_act() -> None:
-    result = assess("死にたくないけど薬飲んじゃった")
-    assert result.level is RiskLevel.CRISIS
-    assert "act.overdose" in result.signals
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("薬ぜんぶ飲んだ", "act"),
+        ("ＯＤしました", "act"),
+        ("手首切った", "act"),
+        ("i swallowed a whole bottle of pills", "act"),
+        ("練炭買ってきた", "means"),
+        ("遺書を書いた", "means"),
+        ("楽に死ねる方法", "method"),
+        ("致死量ってどれくらい", "method"),
+        ("夫に殴られてる", "violence"),
+        ("友達が死にたいって言ってる", "third_party"),
+    ],
+)
+def test_acts_means_methods_violence_and_others_at_risk_are_a_crisis(
+    text: str, family: str
+) -> None:
+    result = assess(text)
+    assert result.level is CRISIS
+    assert family in result.families
+
+
+def test_a_signal_in_the_middle_of_a_long_message_is_found() -> None:
+    text = (
+        "今日は朝から雨で、電車も遅れて、会社でも上司に細かいことを言われて散々だった。"
+        "帰ってきてからずっと考えてたけど、もう死にたい。"
+        "明日も同じことの繰り返しかと思うと、ご飯も食べる気にならないし、テレビをつけても頭に入らない。"
+    )
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize("text", ["消えたい", "いなくなりたい", "楽になりたい"])
+def test_passive_wishes_alone_are_a_concern(text: str) -> None:
+    assert assess(text).level is CONCERN
+
+
+@pytest.mark.parametrize("text", ["今夜、消えたい", "消えたい💊", "いなくなりたい。明日の朝には"])
+def test_passive_wishes_joined_with_a_time_or_means_are_a_crisis(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "死ぬほど笑った",
+        "死ぬかと思った",
+        "死ぬ気で勉強する",
+        "推しが尊くて死ぬ",
+        "ゲームで死んだ",
+        "バッテリーが死んだ",
+        "殺虫剤買わなきゃ",
+        "首が痛い",
+        "料理中に指を切った",
+        "七輪で焼肉",
+        "タヒった",
+        "this heat is killing me",
+        "風邪薬飲んで寝る",
+    ],
+)
+def test_idioms_other_objects_and_benign_senses_are_not_a_crisis(text: str) -> None:
+    assert assess(text).level is NONE
+
+
+@pytest.mark.parametrize(
+    "text", ["昔は死にたかった", "高校の頃リスカしてた", "ときどき死にたいと思う時もある"]
+)
+def test_past_or_hedged_wishes_are_a_concern_not_a_crisis(text: str) -> None:
+    assert assess(text).level is CONCERN
+
+
+def test_a_denial_lowers_a_stated_intent_to_a_concern() -> None:
+    assert assess("死ぬつもりはないよ").level is not CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "死にたくないけど薬飲んじゃった",
+        "死ぬつもりはない。でも手首切った",
+        "自殺なんてしないよ、ただ薬を全部飲んだだけ",
+        "i'm not suicidal but i took all my pills",
+    ],
+)
+def test_a_denial_never_cancels_a_completed_act(text: str) -> None:
+    result = assess(text)
+    assert result.level is CRISIS
+    assert "act" in result.families
+
+
+@pytest.mark.parametrize("text", ["タヒにたい", "4にたい", "自サツしたい"])
+def test_evasion_spellings_alone_are_weak(text: str) -> None:
+    assert assess(text).level is CONCERN
+
+
+@pytest.mark.parametrize("text", ["タヒにたい。今夜", "タヒにたい💊", "4にたい、ロープ買った"])
+def test_evasion_spellings_add_weight_to_other_signals(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+def test_signals_name_lexicon_entries_never_the_persons_words() -> None:
+    text = "もう死にたい、薬ぜんぶ飲んだ"
+    result = assess(text)
+    known = {s.id for s in load_lexicon().signals}
+    assert result.signals and set(result.signals) <= known
+    assert all(s not in text for s in result.signals)
+    assert result.to_json() == {"level": "crisis", "signals": list(result.signals)}
+
+
+# ---------------------------------------------------------------- the lexicon is data
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_operators_extend_the_lexicon_with_a_file_of_their_own(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_local.yaml",
+        "signals:\n"
+        "  - id: means.local_bridge\n"
+        "    family: means\n"
+        "    weight: 1.0\n"
+        "    patterns: ['かもめ大橋']\n",
+    )
+    assert assess("かもめ大橋に来た").level is NONE
+    detector = Detector.build(load_lexicon(LEXICON_PATH, [extension]))
+    assert detector.assess("かもめ大橋に来た").level is CRISIS
+
+
+def test_a_broken_extension_names_the_file_and_the_field(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_bad.yaml",
+        "signals:\n  - id: means.x\n    family: nosuchfamily\n    weight: 1.0\n    patterns: ['x']\n",
+    )
+    with pytest.raises(LexiconError) as err:
+        load_lexicon(LEXICON_PATH, [extension])
+    assert str(extension) in str(err.value)
+    assert "nosuchfamily" in str(err.value)
+
+
+def test_a_lexicon_cannot_let_a_denial_cancel_an_act(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_denial.yaml",
+        "negative_contexts:\n"
+        "  - id: denial.bad\n"
+        "    kind: denial\n"
+        "    applies_to: [act]\n"
+        "    cap: 0\n"
+        "    patterns: ['しない']\n",
+    )
+    with pytest.raises(LexiconError, match="denial may not apply to acts"):
+        load_lexicon(LEXICON_PATH, [extension])
+
+
+def test_a_pattern_that_does_not_compile_is_reported(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_regex.yaml",
+        "signals:\n  - id: means.x\n    family: means\n    weight: 1.0\n    patterns: ['(unclosed']\n",
+    )
+    with pytest.raises(LexiconError, match=r"signal 'means.x': pattern '\(unclosed'"):
+        load_lexicon(LEXICON_PATH, [extension])
+
+
+# ---------------------------------------------------------------- over a conversation
+def _concern() -> Assessment:
+    result = assess("消えたい")
+    assert result.level is CONCERN
+    return result
+
+
+def test_several_concerns_in_a_short_while_add_up_to_a_crisis() -> None:
+    state = None
+    levels = []
+    for minute in range(4):
+        state = accumulate(state, _concern(), at=1_000_000.0 + 60 * minute)
+        levels.append(state.level)
+    assert levels[0] is CONCERN
+    assert CRISIS in levels
+    assert state is not None and state.peak is CRISIS
+
+
+def test_concerns_spread_over_days_do_not_add_up() -> None:
+    state = None
+    for day in range(6):
+        state = accumulate(state, _concern(), at=1_000_000.0 + 86_400 * day)
+        assert state.level is CONCERN
+    assert state is not None and state.concerns == 6
+
+
+def test_after_an_accumulated_crisis_the_next_ordinary_message_is_not_a_crisis() -> None:
+    state = None
+    at = 1_000_000.0
+    while state is None or state.level is not CRISIS:
+        at += 30
+        state = accumulate(state, _concern(), at=at)
+    state = accumulate(state, assess("ありがとう"), at=at + 30)
+    assert state.level is NONE
+    assert state.peak is CRISIS
+
+
+def test_the_stored_risk_state_is_numbers_only_and_round_trips() -> None:
+    state = accumulate(None, assess("もう死にたい"), at=1_000_000.0)
+    data = state.to_json()
+    assert all(
+        isinstance(v, int | float) or v in ("none", "concern", "crisis") for v in data.values()
+    )
+    assert RiskState.from_json(data) == state

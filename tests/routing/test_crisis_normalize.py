@@ -1,0 +1,81 @@
+"""Each normalisation step the crisis lexicon relies on (SAFETY.md's list, in order)."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.normalize import (
+    compress_repeats,
+    drop_small_elongation,
+    flick_typos,
+    fold_case,
+    fold_small_kana,
+    fold_width,
+    normalize,
+    strip_invisible,
+    strip_separators,
+    to_hiragana,
+)
+
+
+def test_nfkc_folds_half_width_kana_full_width_ascii_and_circled_digits() -> None:
+    assert fold_width("ｼﾆﾀｲ") == "シニタイ"
+    assert fold_width("ＯＤ") == "OD"
+    assert fold_width("①") == "1"
+
+
+def test_katakana_becomes_hiragana() -> None:
+    assert to_hiragana("シニタイ") == "しにたい"
+    assert to_hiragana("死ニタイ") == "死にたい"
+
+
+def test_small_kana_are_folded_to_full_size() -> None:
+    assert fold_small_kana("しにたぃ") == "しにたい"
+    assert fold_small_kana("のんじゃった") == "のんじやつた"
+
+
+def test_a_small_vowel_that_only_stretches_the_sound_is_dropped() -> None:
+    assert drop_small_elongation("しにたぁい") == "しにたい"
+    assert drop_small_elongation("しにたぃ") == "しにたぃ"
+
+
+def test_zero_width_characters_are_removed() -> None:
+    assert strip_invisible("し\u200bに\u200dた\ufeffい") == "しにたい"
+
+
+@pytest.mark.parametrize(
+    "text", ["し・に・た・い", "し に た い", "し　に　た　い", "し/に/た/い", "し.に.た.い"]
+)
+def test_separators_between_japanese_characters_are_removed(text: str) -> None:
+    assert strip_separators(text) == "しにたい"
+
+
+def test_spaced_out_latin_letters_are_joined_but_words_keep_their_spaces() -> None:
+    assert strip_separators("s h i n i t a i") == "shinitai"
+    assert strip_separators("i want  to die") == "i want to die"
+
+
+def test_elongation_and_repeats_are_compressed() -> None:
+    assert compress_repeats("しにたーーーい") == "しにたい"
+    assert compress_repeats("死にたいいいい") == "死にたい"
+    assert compress_repeats("💊💊💊") == "💊"
+    assert compress_repeats("dieeeee") == "diee"
+    assert compress_repeats("kill all") == "kill all"
+
+
+def test_ascii_is_case_folded() -> None:
+    assert fold_case("I Want To DIE") == "i want to die"
+
+
+def test_flick_typos_drop_a_dakuten_or_swap_neighbours_but_never_move_the_first_kana() -> None:
+    assert "しさつ" in flick_typos("じさつ")
+    assert "しにいた" in flick_typos("しにたい")
+    assert "にしたい" not in flick_typos("しにたい")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ｼﾆﾀｲ", "シ・ニ・タ・イ", "しにたーい", "しにたぃぃぃ", "死にたい", "し　に　た　い"],
+)
+def test_every_spelling_normalises_to_one_form(text: str) -> None:
+    assert normalize(text) in ("しにたい", "死にたい")
