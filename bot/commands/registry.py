@@ -25,8 +25,9 @@ from resources import store
 from resources.formats.csv import dump_csv, load_csv
 from resources.formats.hsds import dump_hsds
 from resources.formats.problems import RegistryFileError
-from resources.formats.yaml import dump_yaml, load_yaml
+from resources.formats.yaml import dump_yaml
 from resources.model import TOPICS, Registry, Service
+from resources.seed import load_registry_yaml, load_seed
 
 OK, INVALID, USAGE = 0, 1, 2
 T = TypeVar("T")
@@ -87,8 +88,6 @@ def _default_rules_text() -> str:
 
 
 def seed() -> None:
-    from resources.seed import load_seed
-
     settings = load_settings()
     registry, _prefectures = load_seed()
     rules_text = _default_rules_text()
@@ -139,7 +138,7 @@ def read_registry_file(path: Path) -> Registry:
         raise RegistryFileError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
     if suffix == ".csv":
         return load_csv(text, str(path))
-    return load_yaml(text, str(path))
+    return load_registry_yaml(text, str(path))
 
 
 def _read_or_report(path: Path) -> Registry | int:

@@ -87,7 +87,7 @@ def hsds_service(s: Service, organization: Organization) -> dict[str, Any]:
         out["maximum_age"] = e.age_max
     if s.verified_on is not None:
         out["assured_date"] = s.verified_on.isoformat()
-    emails = [c for c in s.contacts if c.kind is ContactKind.EMAIL]
+    emails = [c for c in s.contacts if c.kind is ContactKind.EMAIL and _is_address(c.value)]
     if emails:
         out["email"] = emails[0].value
     out["additional_urls"] = [
@@ -139,10 +139,26 @@ def hsds_service(s: Service, organization: Organization) -> dict[str, Any]:
         *(
             _attribute(sid, "service", "contact", f"{c.kind.value}: {c.value}")
             for c in s.contacts
-            if c.kind is ContactKind.LINE and not c.value.startswith(("http://", "https://"))
+            if not _has_hsds_place(c, first_email=emails[0] if emails else None)
         ),
     ]
     return out
+
+
+def _is_address(value: str) -> bool:
+    """An e-mail address HSDS can take (the registry also records "web form on the site")."""
+    local, at, domain = value.partition("@")
+    return bool(at and local and "." in domain and not any(ch.isspace() for ch in value))
+
+
+def _has_hsds_place(c: ContactPoint, first_email: ContactPoint | None) -> bool:
+    """Whether the export already shows this contact point in a field of its own; the others
+    go in attributes, so nothing of the registry is dropped."""
+    if c.kind in (ContactKind.PHONE, ContactKind.IN_PERSON):
+        return True
+    if c.kind is ContactKind.EMAIL:
+        return c is first_email
+    return c.kind in _LINK_CONTACT_KINDS and c.value.startswith(("http://", "https://"))
 
 
 def _eligibility_text(s: Service) -> str:

@@ -18,6 +18,7 @@ from resources.formats.hsds import dump_hsds
 from resources.formats.problems import RegistryFileError
 from resources.formats.yaml import dump_yaml, load_yaml
 from resources.model import Organization, Registry
+from resources.seed import load_seed
 from tests.conftest import SHARED
 from tests.resources.sample_registry import small_registry
 
@@ -167,3 +168,14 @@ def test_hsds_services_keep_their_registry_id_numbers_and_hours() -> None:
 
 def test_hsds_ids_are_stable_between_exports(tmp_path: Path) -> None:
     assert dump_hsds(small_registry()) == dump_hsds(small_registry())
+
+
+def test_the_bundled_registry_survives_yaml_and_csv_and_exports_as_valid_hsds() -> None:
+    registry, _prefectures = load_seed()
+
+    assert load_yaml(dump_yaml(registry), "seed.yaml") == registry
+    assert load_csv(dump_csv(registry), "seed.csv") == registry
+    page = json.loads(dump_hsds(registry))
+    validator = hsds_validator("service.json")
+    assert [e.message for s in page["contents"] for e in validator.iter_errors(s)] == []
+    assert page["total_items"] == len(registry.services)

@@ -18,6 +18,7 @@ from typer.testing import CliRunner, Result
 from bot.cli import app
 from resources import store
 from resources.model import Registry
+from resources.seed import load_seed
 from tests.conftest import REPO
 from tests.resources.sample_registry import small_registry
 from tests.resources.test_formats import hsds_validator
@@ -277,3 +278,47 @@ def test_the_installed_command_reports_problems_on_stderr_and_exits_1(tmp_path: 
     assert done.returncode == 1
     assert done.stderr.startswith(f"{bad}:1: missing column(s): organization_name_ja")
     assert done.stdout == ""
+
+
+def rule_sets(database_url: str) -> list[tuple[int, str, bool]]:
+    async def work() -> list[tuple[int, str, bool]]:
+        engine = store.make_engine(database_url)
+        try:
+            text = await store.active_rule_set_text(engine)
+            return [(v.id, text or "", v.active) for v in await store.list_rule_sets(engine)]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
+
+
+def test_seed_loads_every_bundled_service_and_the_default_rules_and_again_changes_nothing(
+    database_url: str,
+) -> None:
+    default_rules = (REPO / "routing" / "data" / "rules.yaml").read_text(encoding="utf-8")
+
+    first = tsunagari(database_url, "seed")
+
+    assert first.exit_code == 0, first.stderr
+    after_first = snapshot(database_url)
+    assert after_first[0] == load_seed()[0]
+    assert len(after_first[0].services) >= 50
+    ((rule_set_id, active_text, active),) = rule_sets(database_url)
+    assert active and active_text == default_rules
+
+    second = tsunagari(database_url, "seed")
+
+    assert second.exit_code == 0, second.stderr
+    assert snapshot(database_url) == after_first
+    assert rule_sets(database_url) == [(rule_set_id, default_rules, True)]
+    assert "left unchanged" in second.stdout
+
+
+def test_seed_never_overwrites_a_registry_that_has_services(database_url: str) -> None:
+    stored(database_url, small_registry())
+
+    result = tsunagari(database_url, "seed")
+
+    assert result.exit_code == 0, result.stderr
+    assert snapshot(database_url)[0] == small_registry()
+    assert "already holds 3 services" in result.stdout
