@@ -1,0 +1,85 @@
+"""The ASGI application: web chat, chat and routing APIs, health, metrics and the channels.
+
+`create_app(settings)` wires a `Runtime` (loaded in the lifespan) to the routers of every
+configured channel. LINE and Telegram are included only when their settings are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot.handlers import web
+from bot.metrics import CONTENT_TYPE
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+WEB = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The service. A `runtime` given (tests) is used as it is; otherwise one is built from the
+    settings and loads the registry and the active rules at startup."""
+    started_here = runtime is None
+    rt = runtime or Runtime.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if started_here:
+            await rt.start()
+        try:
+            yield
+        finally:
+            if started_here:
+                await rt.close()
+
+    app = FastAPI(
+        title="tsunagari",
+        summary="The hook-type front door: a few questions, then the support that fits and is open now.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.include_router(web.build_router(rt))
+
+    if settings.line_enabled:
+        from bot.handlers import line
+
+        app.include_router(line.build_router(rt))
+    if settings.telegram_bot_token:
+        from bot.handlers import telegram
+
+        app.include_router(telegram.build_router(rt))
+
+    @app.get("/", include_in_schema=False)
+    async def web_chat() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/chat", StaticFiles(directory=WEB), name="web-chat")
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        """Readiness: the registry database and the session store answer."""
+        state = await rt.readiness()
+        body = {
+            "status": "ready" if state.ready else "not ready",
+            "database": "ok" if state.database else "unavailable",
+            "sessions": "ok" if state.sessions else "unavailable",
+        }
+        return JSONResponse(body, status_code=200 if state.ready else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        """Prometheus counters: turns, referrals by topic, crisis replies (no personal data)."""
+        return Response(rt.metrics.render(), media_type=CONTENT_TYPE)
+
+    return app

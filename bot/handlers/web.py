@@ -1,0 +1,122 @@
+"""The web chat's API: `POST /api/chat` (one turn) and `POST /api/route` (one routing decision).
+
+Shapes are INTERFACES.md's. The session id the browser chooses is the channel user id of the
+"web" channel; like every platform id it is only used through its HMAC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.conversation import language_of
+from bot.messages import MAX_PAYLOAD_BYTES, Inbound
+from bot.runtime import Runtime
+from resources.model import Topic
+from routing import crisis
+from routing.engine import route
+from routing.model import Channel, RiskLevel, RoutingRequest
+
+CHANNEL = "web"
+MAX_TEXT = 2000
+
+
+class Location(BaseModel):
+    """An extension: a location the browser shared (used once to find the prefecture, never kept)."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class ChatTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=8, max_length=128, description="an id the client chose")
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    choice: str | None = Field(
+        default=None, min_length=1, description="a payload from an earlier options list"
+    )
+    lang: str | None = Field(default=None, max_length=35, description="ja, en or any BCP 47 code")
+    location: Location | None = None
+
+    @field_validator("choice")
+    @classmethod
+    def _short_payload(cls, choice: str | None) -> str | None:
+        if choice is not None and len(choice.encode()) > MAX_PAYLOAD_BYTES:
+            raise ValueError(f"a choice is at most {MAX_PAYLOAD_BYTES} bytes")
+        return choice
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> ChatTurn:
+        given = [n for n in ("text", "choice", "location") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("send exactly one of text or choice")
+        return self
+
+    def inbound(self) -> Inbound:
+        if self.text is not None:
+            return Inbound(kind="text", text=self.text, lang=self.lang)
+        if self.location is not None:
+            return Inbound(
+                kind="location",
+                latitude=self.location.latitude,
+                longitude=self.location.longitude,
+                lang=self.lang,
+            )
+        return Inbound(kind="choice", payload=self.choice or "", lang=self.lang)
+
+
+class ChatReply(BaseModel):
+    messages: list[dict[str, Any]]
+
+
+class RouteQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topics: list[Topic] = Field(default_factory=list, max_length=24)
+    age: int | None = Field(default=None, ge=0, le=130)
+    prefecture: str | None = Field(default=None, pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")
+    channel: Channel = "any"
+    lang: str = Field(default="ja", max_length=35)
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    at: datetime | None = Field(default=None, description="ISO 8601 with offset; default now")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, at: datetime | None) -> datetime | None:
+        if at is not None and at.tzinfo is None:
+            raise ValueError("give the time with its offset, e.g. 2026-11-27T21:00:00+09:00")
+        return at
+
+
+def build_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["web chat"])
+
+    @router.post("/api/chat", response_model=ChatReply)
+    async def chat(turn: ChatTurn) -> ChatReply:
+        """One turn of a conversation: what the person typed or tapped, and the replies."""
+        if turn.lang is not None:
+            turn = turn.model_copy(update={"lang": language_of(turn.lang)})
+        outbound = await runtime.handle(CHANNEL, turn.session, turn.inbound())
+        return ChatReply(messages=[m.to_json() for m in outbound])
+
+    @router.post("/api/route")
+    async def route_once(query: RouteQuery) -> dict[str, Any]:
+        """One routing decision, as `tsunagari route --json` prints it."""
+        risk = crisis.assess(query.text).level if query.text else RiskLevel.NONE
+        request = RoutingRequest(
+            topics=tuple(query.topics),
+            age=query.age,
+            prefecture=query.prefecture,
+            channel=query.channel,
+            lang=language_of(query.lang) or "ja",
+            risk=risk,
+            need="place" if query.channel == "visit" else "any",
+        )
+        at = query.at or runtime.clock()
+        return route(request, runtime.catalog.current, runtime.ruleset, at).to_json()
+
+    return router

@@ -1,0 +1,209 @@
+"""The running service's core: catalog, rule set, sessions and clock behind one entry point.
+
+Every channel (LINE, Telegram, the web chat, the terminal) calls `await runtime.handle(channel,
+user_id, inbound)`: it loads the person's session under their HMAC key, runs the pure
+`conversation.step`, stores the session (or deletes everything on "forget me") and counts the
+turn. Raw user ids live only for the length of this call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.conversation import Context, step
+from bot.flow import Flow, load_flow
+from bot.messages import Inbound, Outbound, Referrals
+from bot.metrics import Metrics
+from bot.session_model import Session
+from bot.sessions import MemorySessionStore, RedisSessionStore, SessionStore, person_key
+from bot.settings import Settings
+from resources.catalog import Catalog, CatalogHolder
+from resources.model import Registry
+from routing.rules import RuleSet, default_ruleset, parse_ruleset
+
+log = structlog.get_logger("tsunagari.runtime")
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: bool
+    sessions: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.database and self.sessions
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: CatalogHolder,
+        ruleset: RuleSet,
+        sessions: SessionStore,
+        clock: Callable[[], datetime] | None = None,
+        flow: Flow | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.ruleset = ruleset
+        """The active rule set; replaced whole (one assignment) when operators activate another."""
+        self.sessions = sessions
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(settings.tz))
+        self.flow = flow or load_flow()
+        self.metrics = Metrics()
+        self.engine: AsyncEngine | None = None
+        self.loaded = True
+        """False while the registry could not be loaded from the database."""
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # ------------------------------------------------------------- construction
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        """A runtime with an empty catalog and the default rules; `start()` loads the real ones.
+        Split so the app can wire routers before the event loop runs."""
+        sessions: SessionStore
+        if settings.redis_url:
+            sessions = RedisSessionStore.from_url(
+                settings.redis_url, settings.redis_prefix, settings.session_ttl
+            )
+        else:
+            sessions = MemorySessionStore(settings.session_ttl)
+        empty = Catalog.build(Registry(), (), version="empty")
+        return cls(settings, CatalogHolder(empty), default_ruleset(), sessions)
+
+    @classmethod
+    async def create(cls, settings: Settings) -> Runtime:
+        runtime = cls.from_settings(settings)
+        await runtime.start()
+        return runtime
+
+    @classmethod
+    def for_tests(
+        cls,
+        catalog: Catalog,
+        ruleset: RuleSet | None = None,
+        *,
+        settings: Settings | None = None,
+        sessions: SessionStore | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Runtime:
+        """In memory, no database: the catalog and rules given, sessions in memory unless given."""
+        settings = settings or Settings(secret_key="test-secret", redis_url=None)
+        now = clock or (lambda: datetime.now(settings.tz))
+        store = sessions or MemorySessionStore(settings.session_ttl, lambda: now().timestamp())
+        return cls(settings, CatalogHolder(catalog), ruleset or default_ruleset(), store, now)
+
+    async def start(self) -> None:
+        """Open the registry database and load the catalog and the active rule set. A database
+        that is down or not migrated leaves the service up but not ready (`/readyz` says so, and
+        each readiness check tries again); 119/110 in the fixed wording still reach people."""
+        from resources.store import make_engine
+
+        self.engine = make_engine(self.settings.database_url)
+        await self.load()
+
+    async def load(self) -> bool:
+        from resources.seed import load_seed
+        from resources.store import load_catalog
+
+        if self.engine is None:
+            return False
+        try:
+            _, prefectures = load_seed()
+            self.catalog.swap(await load_catalog(self.engine, prefectures))
+            await self.reload_rules()
+        except Exception as exc:  # a driver or schema error: serve on, report not ready
+            log.error("registry.unavailable", error=type(exc).__name__)
+            self.loaded = False
+            return False
+        self.loaded = True
+        log.info(
+            "runtime.loaded",
+            catalog=self.catalog.current.version,
+            services=len(self.catalog.current.services),
+            sessions=type(self.sessions).__name__,
+        )
+        return True
+
+    async def reload_rules(self) -> None:
+        from resources.store import active_rule_set_text
+
+        if self.engine is None:
+            return
+        stored = await active_rule_set_text(self.engine)
+        self.ruleset = parse_ruleset(stored, "active rule set") if stored else default_ruleset()
+
+    async def close(self) -> None:
+        await self.sessions.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    # ------------------------------------------------------------- the entry point
+    def context(self) -> Context:
+        return Context(
+            catalog=self.catalog.current,
+            ruleset=self.ruleset,
+            now=self.clock(),
+            session_ttl=self.settings.session_ttl,
+            flow=self.flow,
+        )
+
+    def person(self, channel: str, user_id: str) -> str:
+        return person_key(self.settings.secret, channel, user_id)
+
+    async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]:
+        person = self.person(channel, user_id)
+        # one turn at a time per person: a double tap must not lose an answer
+        lock = self._locks.get(person)
+        if lock is None:
+            lock = self._locks[person] = asyncio.Lock()
+        async with lock:
+            session = await self.sessions.load(person) or Session()
+            new, outbound = step(session, inbound, self.context())
+            if new is None:
+                await self.forget_person(person)
+            else:
+                await self.sessions.save(person, new)
+        self._count(channel, session, new, outbound)
+        return outbound
+
+    async def forget(self, channel: str, user_id: str) -> None:
+        """Delete everything keyed to this person (session and any other per-person keys)."""
+        await self.forget_person(self.person(channel, user_id))
+
+    async def forget_person(self, person: str) -> None:
+        await self.sessions.forget(person)
+        self.metrics.forgotten.inc()
+        log.info("person.forgotten")
+
+    async def readiness(self) -> Readiness:
+        database = False
+        if self.engine is not None:
+            try:
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                database = self.loaded or await self.load()
+            except Exception as exc:  # any driver error means "not ready", never a crash
+                log.warning("readiness.database", error=type(exc).__name__)
+        return Readiness(database=database, sessions=await self.sessions.ping())
+
+    def _count(
+        self, channel: str, before: Session, after: Session | None, outbound: list[Outbound]
+    ) -> None:
+        self.metrics.turns.labels(channel=channel).inc()
+        if after is not None and after.crisis_replies > before.crisis_replies:
+            self.metrics.crisis_replies.labels(channel=channel).inc()
+            log.info("turn.crisis_reply", channel=channel)
+        shown = sum(len(m.items) for m in outbound if isinstance(m, Referrals))
+        if shown and after is not None:
+            for topic in after.topics or ("none",):
+                self.metrics.referrals.labels(topic=topic).inc(shown)
