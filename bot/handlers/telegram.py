@@ -47,6 +47,8 @@ from bot.settings import Settings
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1 << 20
+"""Telegram's updates are a few kilobytes; anything near a megabyte is not from Telegram."""
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 """What the bot listens to: messages, button taps, and being blocked (which forgets the person)."""
 
@@ -379,8 +381,11 @@ class TelegramWebhook:
         if not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("telegram.webhook_rejected", reason="secret token")
             return JSONResponse({"detail": "wrong secret token"}, status_code=401)
+        body = await request.body()
+        if len(body) > MAX_UPDATE_BYTES:
+            return JSONResponse({"detail": "update too large"}, status_code=413)
         try:
-            data = json.loads(await request.body())
+            data = json.loads(body)
             update = Update.model_validate(data, context={"bot": self.bot})
         except (ValueError, ValidationError):
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from html import escape as _escape
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -177,6 +177,11 @@ def _when(at: datetime, lang: str) -> str:
 
 def _clock(at: datetime) -> str:
     return at.astimezone(REGISTRY_TZ).strftime("%H:%M")
+
+
+def escape(text: str) -> str:
+    """Text for Telegram's HTML parse mode (quotes need no escaping outside attributes)."""
+    return _escape(text, quote=False)
 
 
 def _word(key: str, lang: str) -> str:

@@ -83,6 +83,7 @@ async def test_a_body_that_is_not_an_update_is_a_bad_request() -> None:
     async with telegram_harness() as t:
         assert (await t.post(b"{not json")).status_code == 400
         assert (await t.post({"message": {"text": "no update id"}})).status_code == 400
+        assert (await t.post(b"[" + b"1," * 600_000 + b"1]")).status_code == 413
         assert t.core.heard == []
 
 
