@@ -259,3 +259,22 @@ async def test_the_webhook_answers_before_the_work_is_done() -> None:
         release.set()
         await line.settle()
         assert line.texts(user) == ["heard text"]
+
+
+async def test_with_redis_the_language_is_shared_and_kept_without_the_raw_user_id(
+    redis_prefix: str, redis_client: Any
+) -> None:
+    user = new_user_id()
+    shared: dict[str, Any] = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
+    async with line_door(**shared) as one, line_door(**shared) as other:
+        for line in (one, other):
+            line.api.add_user(user, language="en")
+            await line.post(line.webhook.text(user, "hello"))
+            await line.settle()
+        profile_calls = one.api.calls(f"/v2/bot/profile/{user}") + other.api.calls(
+            f"/v2/bot/profile/{user}"
+        )
+        assert len(profile_calls) == 1
+        assert [i.lang for i in only_inbounds(other.runtime)] == ["en"]
+    keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert keys and not any(user in k for k in keys)
