@@ -278,3 +278,23 @@ async def test_with_redis_the_language_is_shared_and_kept_without_the_raw_user_i
         assert [i.lang for i in only_inbounds(other.runtime)] == ["en"]
     keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
     assert keys and not any(user in k for k in keys)
+
+
+async def test_logs_never_hold_what_was_written_or_who_wrote_it() -> None:
+    from structlog.testing import capture_logs
+
+    def broken(inbound: Inbound) -> list[Outbound]:
+        raise ValueError(f"could not read {inbound.text!r}")
+
+    async with line_door(lambda s: ScriptedRuntime(s, broken)) as line:
+        user = new_user_id()
+        line.api.add_user(user)
+        secret_words = "夫に 殴られて いる"
+        with capture_logs() as logs:
+            event = line.webhook.text(user, secret_words)
+            await line.post(event)
+            await line.post(line.webhook.redelivered(event))
+            await line.settle()
+        assert logs, "the front door logged nothing at all"
+        printed = repr(logs)
+        assert secret_words not in printed and user not in printed
