@@ -187,7 +187,7 @@ def import_(path: Path, *, dry_run: bool) -> int:
     )  # fmt: skip
     verb = "would change" if dry_run else "changed"
     if diff.is_empty:
-        _say(f"{path}: the registry already matches; nothing {verb.split()[-1]}")
+        _say(f"{path}: the registry already matches; nothing {verb}")
     else:
         _say(
             f"{path}: {verb} services: {added} added, {changed} changed, {removed} removed"
