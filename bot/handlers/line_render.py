@@ -206,18 +206,45 @@ def _status(referral: Referral, lang: str, now: datetime | None) -> tuple[str, s
     return w["opens_on"].format(date=date, time=_clock(opens)), "#b35900"
 
 
-def tel_uri(number: str) -> str:
-    """`tel:` with the digits only (and a leading +), as every phone dials it."""
-    number = unicodedata.normalize("NFKC", number)
-    digits = re.sub(r"[^0-9]", "", number)
-    return "tel:" + ("+" if number.strip().startswith("+") else "") + digits
+def tel_uri(number: str) -> str | None:
+    """A `tel:` URI that dials `number` (the first one, if a cell holds several), or None.
+
+    Japan's short codes start with # (#8008, #9110): it stays, encoded as %23, because without
+    it the phone would dial another number."""
+    found = _PHONE.search(unicodedata.normalize("NFKC", number))
+    if found is None:
+        return None
+    lead, digits = found.group(1), re.sub(r"[^0-9]", "", found.group(2))
+    return "tel:" + lead.replace("#", "%23") + digits
 
 
-def line_uri(value: str) -> str:
-    if value.startswith(("https://", "http://", "line://")):
-        return value
-    account = value if value.startswith("@") else "@" + value
-    return "https://line.me/R/ti/p/" + quote(account)
+_PHONE = re.compile(r"([+#*]?)(\d[\d\-‐ ()]*\d|\d)")
+_LINE_ID = re.compile(r"^@?[A-Za-z0-9._-]{1,40}$")
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def web_uri(value: str | None) -> str | None:
+    """An http(s) address LINE will open (non-ASCII percent-encoded), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if not value.startswith(("https://", "http://")) or any(c.isspace() for c in value):
+        return None
+    uri = quote(value, safe=_URI_SAFE)
+    return uri if len(uri) <= 1000 else None
+
+
+def line_uri(value: str) -> str | None:
+    """The add-friend link of a LINE official account id, a LINE link as it is, or None for a
+    value that only names the account (the card then shows the name and the official page)."""
+    value = value.strip()
+    if value.startswith("line://"):
+        return value if len(value) <= 1000 else None
+    if value.startswith(("https://", "http://")):
+        return web_uri(value)
+    if _LINE_ID.match(value):
+        return "https://line.me/R/ti/p/" + quote(value if value.startswith("@") else "@" + value)
+    return None
 
 
 def _button(label: str, uri: str, primary: bool) -> dict[str, Any]:
@@ -233,19 +260,22 @@ def _contact_parts(referral: Referral, lang: str) -> tuple[list[dict[str, Any]],
     """The card's buttons, and the lines that show the contact itself."""
     w = words(lang)
     kind, value = referral.contact.kind, referral.contact.value
+    page = web_uri(referral.url)
     buttons: list[dict[str, Any]] = []
     lines: list[str] = []
     if kind is ContactKind.PHONE:
-        buttons.append(_button(w["call"], tel_uri(value), True))
         lines.append(w["phone"].format(value=value))
-    elif kind is ContactKind.LINE:
-        buttons.append(_button(w["line"], line_uri(value), True))
-    elif kind in (ContactKind.WEB_CHAT, ContactKind.WEB) and value.startswith(
-        ("https://", "http://")
-    ):
-        buttons.append(
-            _button(w["web_chat" if kind is ContactKind.WEB_CHAT else "web"], value, True)
-        )
+        if tel := tel_uri(value):
+            buttons.append(_button(w["call"], tel, True))
+    elif kind in (ContactKind.LINE, ContactKind.WEB_CHAT, ContactKind.WEB):
+        direct = line_uri(value) if kind is ContactKind.LINE else web_uri(value)
+        if direct:
+            buttons.append(_button(w[kind.value], direct, True))
+        else:
+            # Only a name in the registry: show it, and open the official page instead.
+            lines.append(value)
+            if page:
+                buttons.append(_button(w["web"], page, True))
     elif kind is ContactKind.EMAIL:
         # LINE opens only http(s), line and tel URIs: an address is shown, not linked.
         lines.append(w["email"].format(value=value))
@@ -253,13 +283,8 @@ def _contact_parts(referral: Referral, lang: str) -> tuple[list[dict[str, Any]],
         lines.append(w["address"].format(value=value))
     else:
         lines.append(value)
-    opened = {b["action"]["uri"] for b in buttons}
-    if (
-        referral.url
-        and referral.url.startswith(("https://", "http://"))
-        and referral.url not in opened
-    ):
-        buttons.append(_button(w["details"], referral.url, not buttons))
+    if page and page not in {b["action"]["uri"] for b in buttons}:
+        buttons.append(_button(w["details"], page, not buttons))
     return buttons, lines
 
 

@@ -154,3 +154,25 @@ def test_a_turn_of_many_messages_goes_out_in_groups_of_five_merging_texts_first(
     split = batches(render(cards))
     assert [len(g) for g in split] == [5, 2]
     assert all(not valid_for_line(g) for g in split)
+
+
+def test_short_codes_keep_their_hash_so_the_right_number_is_dialled() -> None:
+    dv = referral(contact=Contact(kind=ContactKind.PHONE, value="#8008"))
+    card = render([Referrals("", (dv,), lang="ja")], NOW)[-1]["contents"]["contents"][0]
+    assert card["footer"]["contents"][0]["action"]["uri"] == "tel:%238008"
+    assert "電話: #8008" in [c["text"] for c in card["body"]["contents"]]
+
+
+def test_a_contact_known_only_by_name_opens_the_official_page_instead_of_a_broken_link() -> None:
+    named = referral(
+        contact=Contact(kind=ContactKind.LINE, value="こころのほっとチャット"),
+        url="https://www.mhlw.go.jp/mamorouyokokoro/",
+    )
+    messages = render([Referrals("", (named,), lang="ja")], NOW)
+    assert not valid_for_line(messages)
+    card = messages[-1]["contents"]["contents"][0]
+    assert "こころのほっとチャット" in [c["text"] for c in card["body"]["contents"]]
+    actions = [b["action"] for b in card["footer"]["contents"]]
+    assert actions == [
+        {"type": "uri", "label": "ページを開く", "uri": "https://www.mhlw.go.jp/mamorouyokokoro/"}
+    ]
