@@ -30,7 +30,7 @@ from resources.model import TOPICS, ContactKind, Prefecture, Topic
 from resources.schedule import TOKYO
 from routing.crisis import RiskState, accumulate, assess
 from routing.engine import route
-from routing.model import Channel, Referral, RiskLevel, RoutingRequest, RoutingResult
+from routing.model import Channel, Referral, RiskLevel, RoutingRequest
 from routing.rules import RuleSet
 
 log = structlog.get_logger(__name__)
@@ -349,6 +349,20 @@ _CONTACT_LABELS: Final[Mapping[ContactKind, Mapping[str, str]]] = {
     ContactKind.WEB: {"ja": "ウェブ", "en": "Web"},
 }
 _WEEKDAYS: Final = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+_MONTHS: Final = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
 
 
 def _when(at: datetime, now: datetime, lang: str) -> str:
@@ -359,7 +373,7 @@ def _when(at: datetime, now: datetime, lang: str) -> str:
     day = _WEEKDAYS[lang][local.weekday()]
     if lang == "ja":
         return f"{local.month}/{local.day}（{day}）{clock}"
-    return f"{day} {local.day}/{local.month} {clock}"
+    return f"{day} {local.day} {_MONTHS[local.month - 1]} {clock}"
 
 
 def _status(referral: Referral, now: datetime, lang: str) -> str:
@@ -375,12 +389,19 @@ def _status(referral: Referral, now: datetime, lang: str) -> str:
 
 
 def referral_line(referral: Referral, now: datetime, lang: str) -> str:
-    """'・よりそいホットライン（24時間）\n  電話 0120-279-338': the contact always in the text, so a
-    channel that drops buttons still shows every number and address."""
+    """'・よりそいホットライン（24時間）\n  電話 0120-279-338\n  <why it was chosen>': the contact is
+    always in the text, so a channel that drops buttons still shows every number and address."""
     contact = referral.contact
     label = _CONTACT_LABELS[contact.kind][lang]
     bracket = ("（", "）") if lang == "ja" else (" (", ")")
-    return f"・{referral.name}{bracket[0]}{_status(referral, now, lang)}{bracket[1]}\n  {label} {contact.value}"
+    lines = [
+        f"・{referral.name}{bracket[0]}{_status(referral, now, lang)}{bracket[1]}",
+        f"  {label} {contact.value}",
+    ]
+    why = referral.explanation_ja if lang == "ja" else referral.explanation_en
+    if why:
+        lines.append(f"  {why}")
+    return "\n".join(lines)
 
 
 def _tel(number: str) -> str:
@@ -393,7 +414,8 @@ def contact_button(referral: Referral) -> Button | None:
     web, LINE and web chat, `mailto:` for e-mail. None when there is nothing to tap (an address)."""
     contact = referral.contact
     if contact.kind is ContactKind.PHONE:
-        return {"title": f"📞 {referral.name} {contact.value}", "payload": _tel(contact.value)}
+        number = "" if contact.value in referral.name else f" {contact.value}"  # 110番 110
+        return {"title": f"📞 {referral.name}{number}", "payload": _tel(contact.value)}
     if contact.kind is ContactKind.EMAIL:
         url = f"mailto:{contact.value}"
     elif contact.value.startswith(("https://", "http://")):
@@ -446,8 +468,9 @@ def _utter_all(dispatcher: CollectingDispatcher, responses: Iterable[dict[str, A
         dispatcher.utter_message(text=response["text"], buttons=response["buttons"])
 
 
-def _referrals_slot(result: RoutingResult) -> SlotSet:
-    return SlotSet("referrals", [r.to_json() for r in result.referrals])
+def _referrals_slot(referrals: Iterable[Referral]) -> SlotSet:
+    """The referrals shown, in the shape of `tsunagari route --json`."""
+    return SlotSet("referrals", [r.to_json() for r in referrals])
 
 
 # ---------------------------------------------------------------- crisis first
@@ -505,7 +528,8 @@ async def check_for_crisis(
         result = route(request, catalog, context.ruleset, now)
         reply = crisis_reply(result, wording, assessment)
         _utter_all(dispatcher, rasa_responses(reply, now, wording))
-        events.append(_referrals_slot(result))
+        shown = [r for m in reply if isinstance(m, Referrals) for r in m.items]
+        events.append(_referrals_slot(shown))
     elif state.level is RiskLevel.CONCERN:
         _utter_all(dispatcher, rasa_responses(concern_reply(wording), now, wording))
     log.info("rasa.crisis_check", risk=state.level.value, signals=len(assessment.signals))
@@ -538,7 +562,7 @@ class RouteAction(Action):
             referrals=len(result.referrals),
             fallback=result.fallback,
         )
-        return [_referrals_slot(result)]
+        return [_referrals_slot(result.referrals)]
 
 
 class CrisisCheckAction(Action):
