@@ -45,7 +45,7 @@ def load_yaml(text: str, path: str) -> Registry:
         raise RegistryFileError(
             sorted(
                 (_problem(root, path, err["loc"], err["msg"]) for err in exc.errors()),
-                key=_line_of,
+                key=lambda problem: _line_of(problem, path),
             )
         ) from exc
 
@@ -73,7 +73,7 @@ def _reference_problems(data: dict[str, Any], root: yaml.Node, path: str) -> lis
                 _problem(root, path, ("services", n, "organization_id"),
                          f"unknown organization {s['organization_id']!r}; expected one of `organizations`")
             )  # fmt: skip
-    return sorted(problems, key=_line_of)
+    return sorted(problems, key=lambda problem: _line_of(problem, path))
 
 
 def _problem(root: yaml.Node, path: str, loc: tuple[Any, ...], message: str) -> str:
@@ -108,5 +108,6 @@ def _line(root: yaml.Node, loc: tuple[Any, ...]) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _line_of(problem: str) -> int:
-    return int(problem.split(":", 2)[1]) if problem.count(":") >= 2 else 0
+def _line_of(problem: str, path: str) -> int:
+    """The line of a `PATH:LINE: …` problem (the path itself may hold colons)."""
+    return int(problem[len(path) + 1 :].split(":", 1)[0])
