@@ -386,6 +386,28 @@ def batches(messages: list[LineMessage]) -> list[list[LineMessage]]:
     return [merged[k : k + MAX_MESSAGES] for k in range(0, len(merged), MAX_MESSAGES)]
 
 
+def plain_text(messages: list[LineMessage]) -> LineMessage:
+    """The same turn as one plain text: what is left to send when LINE refuses the rich form.
+    Cards keep their names, hours, numbers and addresses (LINE links bare URLs by itself)."""
+    parts: list[str] = []
+    for message in messages:
+        if message["type"] == "text":
+            parts.append(message["text"])
+        elif message["type"] == "flex":
+            contents = message["contents"]
+            bubbles = contents["contents"] if contents["type"] == "carousel" else [contents]
+            for bubble in bubbles:
+                lines = [
+                    c["text"] for c in bubble.get("body", {}).get("contents", []) if c.get("text")
+                ]
+                for button in bubble.get("footer", {}).get("contents", []):
+                    uri = button.get("action", {}).get("uri", "")
+                    if uri.startswith(("https://", "http://")):
+                        lines.append(uri)
+                parts.append("\n".join(lines))
+    return {"type": "text", "text": "\n\n".join(p for p in parts if p)[:MAX_TEXT] or "…"}
+
+
 @dataclass(frozen=True, slots=True)
 class ChoicePage:
     """A request for more options of a question already asked (a "more" postback)."""

@@ -27,7 +27,7 @@ from linebot.v3.messaging import (
 from linebot.v3.messaging.exceptions import ApiException
 
 from bot.handlers.line_memo import Memo
-from bot.handlers.line_render import LineMessage, batches
+from bot.handlers.line_render import LineMessage, batches, plain_text
 
 log = structlog.get_logger(__name__)
 
@@ -71,45 +71,49 @@ class LineMessenger:
         self, user_id: str, reply_token: str | None, messages: list[LineMessage]
     ) -> bool:
         """True when every message reached LINE (as reply or push)."""
-        groups = batches(messages)
-        if not groups:
-            return True
-        first, rest = groups[0], groups[1:]
-        delivered = bool(reply_token) and await self._reply(str(reply_token), first)
-        if not delivered:
-            delivered = await self._push(user_id, first)
-        for group in rest:
-            delivered = await self._push(user_id, group) and delivered
+        delivered = True
+        for i, group in enumerate(batches(messages)):
+            status = await self._reply(reply_token, group) if i == 0 and reply_token else None
+            if status != 200:
+                status = await self._push(user_id, group)
+            if status == 400:
+                # LINE refused the content itself: the words and numbers still go, as plain text.
+                log.warning("line.rich_message_refused", messages=len(group))
+                status = await self._push(user_id, [plain_text(group)])
+            delivered = delivered and status == 200
         return delivered
 
-    async def _reply(self, reply_token: str, messages: list[LineMessage]) -> bool:
+    async def _reply(self, reply_token: str, messages: list[LineMessage]) -> int | None:
         request = ReplyMessageRequest(
             reply_token=reply_token, messages=[Message.from_dict(m) for m in messages]
         )
         return await self._with_retries("reply", lambda: self._api.reply_message(request))
 
-    async def _push(self, user_id: str, messages: list[LineMessage]) -> bool:
+    async def _push(self, user_id: str, messages: list[LineMessage]) -> int | None:
         request = PushMessageRequest(to=user_id, messages=[Message.from_dict(m) for m in messages])
         retry_key = str(uuid.uuid4())
         return await self._with_retries(
             "push", lambda: self._api.push_message(request, x_line_retry_key=retry_key)
         )
 
-    async def _with_retries(self, what: str, call: Callable[[], Awaitable[Any]]) -> bool:
+    async def _with_retries(self, what: str, call: Callable[[], Awaitable[Any]]) -> int | None:
+        """200 when LINE took the call; else the last status it answered (None: no answer)."""
+        status: int | None = None
         for attempt in range(self._attempts):
             wait: float | None = None
             try:
                 async with asyncio.timeout(self._timeout):
                     await call()
-                return True
+                return 200
             except ApiException as exc:
-                if what == "push" and exc.status == 409:
+                status = exc.status
+                if what == "push" and status == 409:
                     # This retry key was accepted before: the messages are already out.
-                    return True
-                if not retryable(exc.status):
-                    log.info("line.send_refused", call=what, status=exc.status)
-                    return False
-                log.info("line.send_retry", call=what, status=exc.status, attempt=attempt + 1)
+                    return 200
+                if not retryable(status):
+                    log.info("line.send_refused", call=what, status=status)
+                    return status
+                log.info("line.send_retry", call=what, status=status, attempt=attempt + 1)
                 wait = _retry_after(exc)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info(
@@ -118,7 +122,7 @@ class LineMessenger:
             if attempt + 1 < self._attempts:
                 await self._sleep(self._delay(attempt, wait))
         log.warning("line.send_gave_up", call=what, attempts=self._attempts)
-        return False
+        return status
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -134,3 +134,34 @@ async def test_a_turn_longer_than_five_messages_continues_by_push(
     assert [r.path for r in api.requests] == [REPLY, PUSH]
     assert [m["altText"] for m in api.delivered[user]] == [f"card {i}" for i in range(7)]
     assert api.problems == []
+
+
+async def test_when_line_refuses_the_cards_the_numbers_still_arrive_as_text(
+    api: FakeLineApi, messaging: AsyncMessagingApi
+) -> None:
+    from bot.handlers.line_render import render
+    from bot.messages import Referrals
+    from resources.model import ContactKind
+    from routing.model import Contact, Referral
+
+    user = new_user_id()
+    api.add_user(user)
+    hotline = Referral(
+        service_id="yorisoi_hotline",
+        name="よりそいホットライン",
+        kind="hotline",
+        open_now=True,
+        contact=Contact(kind=ContactKind.PHONE, value="0120-279-338"),
+        url="https://www.since2011.net/yorisoi/",
+    )
+    messages = render([Referrals("今つながる窓口です。", (hotline,), lang="ja")])
+    api.fail_next(REPLY, 400, message="A message (messages[1]) in the request body is invalid")
+    api.fail_next(PUSH, 400, message="A message (messages[1]) in the request body is invalid")
+    delivered = await LineMessenger(messaging, sleep=Pauses()).send(
+        user, api.new_reply_token(user), messages
+    )
+    assert delivered
+    [text] = api.delivered[user]
+    assert text["type"] == "text"
+    for needed in ("今つながる窓口です。", "よりそいホットライン", "0120-279-338", "since2011.net"):
+        assert needed in text["text"]
