@@ -18,11 +18,11 @@ from aiogram.exceptions import TelegramAPIError
 
 from bot.handlers.telegram import (
     ALLOWED_UPDATES,
-    WEBHOOK_PATH,
     ConversationRuntime,
     build_dispatcher,
     make_bot,
     register_commands,
+    register_webhook,
 )
 from bot.settings import Settings, load_settings
 
@@ -30,12 +30,6 @@ log = structlog.get_logger(__name__)
 
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 """What Telegram accepts as a webhook secret token."""
-
-
-def webhook_address(url: str) -> str:
-    """The webhook's full address: a bare public URL gets `/webhooks/telegram` appended."""
-    url = url.rstrip("/")
-    return url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
 
 
 def webhook_problems(settings: Settings, url: str) -> list[str]:
@@ -59,21 +53,13 @@ def webhook_problems(settings: Settings, url: str) -> list[str]:
     return problems
 
 
-async def register_webhook(settings: Settings, url: str) -> str:
-    """Point Telegram at `<url>/webhooks/telegram` with the secret token; returns the address."""
-    address = webhook_address(url)
+async def set_webhook(settings: Settings, url: str) -> str:
+    """Register the webhook with a bot of its own; returns the address Telegram will call."""
     bot = make_bot(settings)
     try:
-        await bot.set_webhook(
-            url=address,
-            secret_token=settings.telegram_webhook_secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await register_commands(bot)
+        return await register_webhook(bot, settings, url)
     finally:
         await bot.session.close()
-    log.info("telegram.webhook_set", address=address)
-    return address
 
 
 async def poll(
@@ -135,7 +121,7 @@ def telegram_set_webhook(url: str) -> None:
     if problems:
         raise SystemExit(1)
     try:
-        address = asyncio.run(register_webhook(settings, url))
+        address = asyncio.run(set_webhook(settings, url))
     except TelegramAPIError as e:
         print(f"Telegram refused the webhook: {e.message}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -25,6 +25,7 @@ from aiogram.enums import ChatMemberStatus, ChatType, ParseMode
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import (
+    BotCommand,
     CallbackQuery,
     ChatMemberUpdated,
     ErrorEvent,
@@ -316,11 +317,28 @@ def make_bot(settings: Settings, *, delivery: PoliteDelivery | None = None) -> B
 
 async def register_commands(bot: Bot) -> None:
     """The command menu in English (the default) and in Japanese."""
-    from aiogram.types import BotCommand
-
     for lang, commands in BOT_COMMANDS.items():
         menu = [BotCommand(command=c, description=d) for c, d in commands.items()]
         await bot.set_my_commands(menu, language_code=None if lang == "en" else lang)
+
+
+def webhook_address(url: str) -> str:
+    """The webhook's full address: a bare public URL gets `/webhooks/telegram` appended."""
+    url = url.rstrip("/")
+    return url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
+
+
+async def register_webhook(bot: Bot, settings: Settings, url: str) -> str:
+    """Point Telegram at `<url>/webhooks/telegram` with the secret token and the command menu."""
+    address = webhook_address(url)
+    await bot.set_webhook(
+        url=address,
+        secret_token=settings.telegram_webhook_secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    await register_commands(bot)
+    log.info("telegram.webhook_set", address=address)
+    return address
 
 
 # ---------------------------------------------------------------- webhook mode
@@ -348,6 +366,20 @@ class TelegramWebhook:
     async def start(self) -> None:
         self.bot = make_bot(self.settings, delivery=self._delivery)
         self.dedup = self._given_dedup or self._make_dedup()
+        if self.settings.public_url and self.settings.telegram_webhook_secret:
+            # In the background: a slow or unreachable Telegram must not hold up the service.
+            self._track(asyncio.create_task(self._register(self.settings.public_url)))
+
+    async def _register(self, public_url: str) -> None:
+        assert self.bot is not None
+        try:
+            await register_webhook(self.bot, self.settings, public_url)
+        except TelegramAPIError as e:
+            log.warning("telegram.webhook_not_set", error=type(e).__name__)
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _make_dedup(self) -> Deduplicator:
         if not self.settings.redis_url:
@@ -390,9 +422,7 @@ class TelegramWebhook:
         except (ValueError, ValidationError):
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
         if await self.dedup.first_time(f"telegram:{self.bot.id}:{update.update_id}"):
-            task = asyncio.create_task(self._handle(update))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(asyncio.create_task(self._handle(update)))
         else:
             log.info("telegram.update_repeated", update_id=update.update_id)
         # An empty JSON object: an empty body would make Telegram send the update again.

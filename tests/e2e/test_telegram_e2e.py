@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.app import create_app
-from bot.commands.telegram import poll, register_webhook
+from bot.commands.telegram import poll, set_webhook
 from bot.handlers.telegram import SECRET_HEADER, TelegramWebhook
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -202,7 +202,7 @@ async def test_poll_mode_answers_an_update_fetched_with_get_updates(
 async def test_an_operator_registers_the_webhook_with_the_secret_token(
     api: FakeBotApi, settings: Settings
 ) -> None:
-    address = await register_webhook(settings, "https://tsunagari.example.org/")
+    address = await set_webhook(settings, "https://tsunagari.example.org/")
     assert address == "https://tsunagari.example.org/webhooks/telegram"
     assert api.webhook is not None
     assert api.webhook["url"] == address

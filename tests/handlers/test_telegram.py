@@ -297,3 +297,11 @@ async def test_with_redis_an_update_retried_at_another_server_is_answered_once(
             assert len(api.ok_calls("sendMessage")) == 1
     finally:
         await api.close()
+
+
+async def test_with_a_public_url_the_service_registers_its_webhook_at_startup() -> None:
+    async with telegram_harness(public_url="https://tsunagari.example.org") as t:
+        await t.api.wait_for(lambda api: api.webhook is not None)
+        assert t.api.webhook is not None
+        assert t.api.webhook["url"] == "https://tsunagari.example.org/webhooks/telegram"
+        assert t.api.webhook["secret_token"] == SECRET
