@@ -263,7 +263,8 @@ async def test_logs_carry_neither_what_people_write_nor_who_they_are(
         t.api.fail_next("sendMessage", status=429, retry_after=1)
         t.core.broken = False
         await t.say(t.updates.text(98765431, "another private line"))
-    logged = caplog.text + capsys.readouterr().out + capsys.readouterr().err
+    captured = capsys.readouterr()
+    logged = caplog.text + captured.out + captured.err
     assert logged  # something was logged: the failure and the flood wait
     for private in ("secret worry", "private line", "98765431", TOKEN, SECRET):
         assert private not in logged
