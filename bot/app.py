@@ -23,10 +23,11 @@ WEB = Path(__file__).parent / "web"
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
-    """The service. A `runtime` given (tests) is used as it is; otherwise one is built from the
-    settings and loads the registry and the active rules at startup."""
+    """The service. A `runtime` given (tests) is used as it is, with its own settings; otherwise
+    one is built from `settings` and loads the registry and the active rules at startup."""
     started_here = runtime is None
     rt = runtime or Runtime.from_settings(settings)
+    settings = rt.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -188,3 +188,24 @@ async def test_the_openapi_description_lists_the_chat_and_route_apis(
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert {"/api/chat", "/api/route"} <= set(paths)
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_line_and_telegram_webhooks_are_there_only_when_configured(catalog: Catalog) -> None:
+    unset = Settings(secret_key="s")
+    configured = Settings(
+        secret_key="s", line_channel_secret="line-secret", line_channel_access_token="line-token",
+        line_api_base="http://127.0.0.1:9", telegram_bot_token="123:abc",
+        telegram_webhook_secret="tg-secret", telegram_api_base="http://127.0.0.1:9",
+    )  # fmt: skip
+    statuses = {}
+    for name, settings in (("unset", unset), ("configured", configured)):
+        app = create_app(settings, runtime=Runtime.for_tests(catalog, settings=settings))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+                statuses[name] = (
+                    (await c.post("/webhooks/line", json={"events": []})).status_code,
+                    (await c.post("/webhooks/telegram", json={"update_id": 1})).status_code,
+                )
+    assert statuses["unset"] == (404, 404)
+    assert statuses["configured"] == (401, 401), "unsigned requests are refused, not served"
