@@ -107,7 +107,8 @@ class NegativeContext(_Strict):
     applies_to: tuple[str, ...] = Field(min_length=1)
     """Families (or signal ids) whose weight this context caps."""
     cap: float = Field(ge=0)
-    scope: Literal["match", "sentence"] = "match"
+    scope: Literal["match", "sentence", "message"] = "match"
+    """What a context covers: the signal matches it overlaps, its sentence, or the message."""
     patterns: tuple[str, ...] = Field(min_length=1)
 
 
@@ -395,7 +396,7 @@ class _CompiledContext:
     id: str
     targets: frozenset[str]
     cap: float
-    sentence: bool
+    scope: Literal["match", "sentence", "message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +424,7 @@ class Detector:
                     words |= flick_typos(normalize_pattern(stem))
                 keyed.extend((index, re.escape(w), s.midword) for w in sorted(words))
         contexts = tuple(
-            _CompiledContext(c.id, frozenset(c.applies_to), c.cap, c.scope == "sentence")
+            _CompiledContext(c.id, frozenset(c.applies_to), c.cap, c.scope)
             for c in lexicon.negative_contexts
         )
         context_keyed = [
@@ -463,7 +464,12 @@ class Detector:
             for ctx, c_start, c_end, c_sentence in caps:
                 if sig.family not in ctx.targets and sig.id not in ctx.targets:
                     continue
-                covers = c_sentence == sentence if ctx.sentence else c_start < end and start < c_end
+                if ctx.scope == "message":
+                    covers = True
+                elif ctx.scope == "sentence":
+                    covers = c_sentence == sentence
+                else:
+                    covers = c_start < end and start < c_end
                 if covers:
                     # Covered by a context: weight capped, and no boost for other families.
                     weight, capped = min(weight, ctx.cap), True
