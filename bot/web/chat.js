@@ -191,12 +191,14 @@
       });
       if (!res.ok) throw new Error("HTTP " + res.status);
       const data = await res.json();
-      render(data.messages);
       if (body.choice === "forget:yes") {
-        // the server forgot; start a fresh id so nothing links the next conversation to this one
+        // the server forgot: clear the screen too (someone may look at this phone later) and
+        // start a fresh id so nothing links the next conversation to this one
+        chat.replaceChildren();
         session = newSessionId();
         sessionStorage.setItem("tsunagari.session", session);
       }
+      render(data.messages);
     } catch (err) {
       status.textContent = t("failed");
     } finally {

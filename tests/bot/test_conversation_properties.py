@@ -154,3 +154,7 @@ def test_a_crisis_in_the_middle_of_the_questions_gets_the_safety_reply_then_the_
     assert any(
         isinstance(m, Choices) and any(o.payload == "age:u18" for o in m.options) for m in reply
     )
+
+
+def test_the_crisis_samples_of_the_property_are_crises_so_it_is_not_vacuous() -> None:
+    assert all(crisis.assess(text).level is RiskLevel.CRISIS for text in CRISIS)

@@ -105,3 +105,13 @@ def test_a_crisis_typed_mid_flow_shows_119_and_110_first(page: Page) -> None:
     expect(first_reply).not_to_contain_text("年れい")
     page.locator("#chat .options button:enabled[data-payload='cmd:continue']").click()
     expect(page.locator("#chat .options button:enabled", has_text="16〜18さい")).to_be_visible()
+
+
+def test_forget_me_clears_the_screen_after_confirming(page: Page) -> None:
+    tap(page, "ひとりぼっち・さみしい")
+    page.locator(".tools button[data-payload='cmd:forget']").click()
+    tap(page, "消す")
+    expect(page.locator("#chat")).not_to_contain_text("ひとりぼっち")
+    expect(
+        page.locator("#chat .options button:enabled[data-payload='cmd:restart']")
+    ).to_be_visible()
