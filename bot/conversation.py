@@ -559,9 +559,20 @@ def _results(session: Session, ctx: Context, lead: str = "") -> tuple[Session, l
 def _lines_now(
     session: Session, ctx: Context, text: str, limit: int = CARDS_PER_REPLY
 ) -> list[Outbound]:
-    """Services open now for what we know of the person (the engine always has one)."""
-    general = session if session.topics else session.evolve(topics=("loneliness", "general"))
-    referrals = _route(general.evolve(channel=None), ctx).referrals
-    open_now: list[Referral] = [r for r in referrals if r.open_now]
-    chosen = (open_now or list(referrals))[:limit]
+    """Services open now for what we know of the person, topped up with general lines open now
+    so that there is never only one number (the engine always has one open)."""
+    chosen: list[Referral] = []
+    asked = session.evolve(channel=None)
+    for attempt in (asked, asked.evolve(topics=("loneliness", "general"))):
+        if len(chosen) >= limit or (attempt is not asked and attempt.topics == asked.topics):
+            break
+        for r in _route(attempt, ctx).referrals:
+            if (
+                r.open_now
+                and len(chosen) < limit
+                and r.service_id not in {c.service_id for c in chosen}
+            ):
+                chosen.append(r)
+    if not chosen:
+        chosen = list(_route(asked, ctx).referrals[:limit])
     return [Referrals(text, tuple(chosen), session.lang)]

@@ -286,3 +286,13 @@ def test_a_concern_is_acknowledged_and_the_question_follows(person: Person) -> N
     reply = person.says("もう消えたいなって思う")
     assert "ありがとう" in reply[0].text
     assert "age:u18" in offered(reply)
+
+
+def test_after_two_misses_there_is_more_than_one_number(person: Person) -> None:
+    person.taps("cmd:start")
+    for payload in ("t:debt", "cmd:skip", "cmd:skip", "cmd:skip"):
+        person.taps(payload)
+    person.says("asdf")
+    reply = person.says("qwerty")
+    numbers = [r for m in reply if isinstance(m, Referrals) for r in m.items]
+    assert len(numbers) >= 2 and all(r.open_now for r in numbers)
