@@ -296,3 +296,16 @@ def test_after_two_misses_there_is_more_than_one_number(person: Person) -> None:
     reply = person.says("qwerty")
     numbers = [r for m in reply if isinstance(m, Referrals) for r in m.items]
     assert len(numbers) >= 2 and all(r.open_now for r in numbers)
+
+
+def test_blocking_or_unfollowing_the_bot_forgets_the_person_without_a_reply(person: Person) -> None:
+    person.taps("cmd:start")
+    person.taps("t:dv")
+    reply = person.send(Inbound(kind="forget"))
+    assert person.session is None and reply == []
+
+
+def test_a_sticker_gets_a_kind_reask(person: Person) -> None:
+    person.taps("cmd:start")
+    reply = person.send(Inbound(kind="unsupported", extra={"type": "sticker"}))
+    assert "t:loneliness" in offered(reply)
