@@ -191,7 +191,8 @@ class Flow:
         if not said:
             return None
         for place in self.places.values():
-            short = place.name_ja.rstrip("都府県") if place.code != "01" else place.name_ja
+            # 京都府 → 京都, 東京都 → 東京: drop one suffix, never two (北海道 keeps its 道)
+            short = place.name_ja[:-1] if place.name_ja[-1] in "都府県" else place.name_ja
             if said in {normalise(place.name_ja), normalise(short), normalise(place.name_en)}:
                 return place
             if normalise(place.name_ja) in said or (len(short) >= 2 and normalise(short) in said):
