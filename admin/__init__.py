@@ -59,6 +59,7 @@ def build_router(
 ) -> APIRouter:
     """The console's pages and API. The session cookie is Secure when `public_url` is https."""
     from admin.api import build_api_router
+    from admin.pages import build_pages_router
 
     console = build_console(
         engine, bus, secret=secret, public_url=public_url, prefectures=prefectures,
@@ -66,4 +67,5 @@ def build_router(
     )  # fmt: skip
     router = APIRouter()
     router.include_router(build_api_router(console))
+    router.include_router(build_pages_router(console))
     return router
