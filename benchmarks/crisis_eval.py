@@ -20,6 +20,8 @@ from routing.model import RiskLevel
 DATA = Path(__file__).resolve().parent.parent / "tests" / "routing" / "data"
 DEV = DATA / "crisis_labelled_dev.yaml"
 HELD_OUT = DATA / "crisis_labelled_heldout.yaml"
+HELD_OUT_2 = DATA / "crisis_labelled_heldout2.yaml"
+"""Written blind after the lexicon had been tuned: the more honest figure of the two."""
 
 Label = Literal["crisis", "concern", "none"]
 
@@ -123,26 +125,39 @@ def report(fig: Figures, show_texts: bool) -> str:
     return "\n".join(lines)
 
 
-def latency(cases: list[Case], rounds: int = 20) -> tuple[float, float]:
-    """Mean and p99 µs per message over the labelled texts."""
-    samples = []
-    for _ in range(rounds):
-        for case in cases:
+def latency(cases: list[Case], rounds: int = 7) -> tuple[float, float, float]:
+    """Median, p99 and max µs per message: each message's best of `rounds` timings, so that other
+    processes on a shared machine do not show up as the detector's cost."""
+    per_message = []
+    for case in cases:
+        best = float("inf")
+        for _ in range(rounds):
             start = time.perf_counter()
             assess(case.text)
-            samples.append((time.perf_counter() - start) * 1e6)
-    samples.sort()
-    return sum(samples) / len(samples), samples[int(len(samples) * 0.99)]
+            best = min(best, time.perf_counter() - start)
+        per_message.append(best * 1e6)
+    per_message.sort()
+    return (
+        per_message[len(per_message) // 2],
+        per_message[int(len(per_message) * 0.99)],
+        per_message[-1],
+    )
 
 
 def main() -> None:
-    dev, held_out = load_cases(DEV), load_cases(HELD_OUT)
+    dev, held_out, held_out_2 = load_cases(DEV), load_cases(HELD_OUT), load_cases(HELD_OUT_2)
     print("crisis detection (routing/crisis.py, routing/data/crisis_lexicon.yaml)")
     # Only the development set's misses are listed: reading held-out misses would be tuning.
     print(report(evaluate(dev, "development set (tuned on)"), show_texts=True))
-    print(report(evaluate(held_out, "held-out set (never tuned on)"), show_texts=False))
-    mean, p99 = latency(dev + held_out)
-    print(f"  assess() latency   mean {mean:.1f} µs, p99 {p99:.1f} µs per message")
+    print(report(evaluate(held_out, "held-out set (written first, never tuned on)"), False))
+    print(
+        report(evaluate(held_out_2, "held-out set 2 (written blind later, never tuned on)"), False)
+    )
+    median, p99, worst = latency(dev + held_out)
+    print(
+        f"  assess() latency   median {median:.0f} µs, p99 {p99:.0f} µs, max {worst:.0f} µs "
+        "per message (best of 7 runs each)"
+    )
 
 
 if __name__ == "__main__":
