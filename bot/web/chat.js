@@ -142,6 +142,10 @@
   }
 
   function render(messages) {
+    // a keyboard or screen-reader user who tapped an option keeps their place: focus moves to
+    // the new options instead of falling back to the top of the page
+    const active = document.activeElement;
+    const wasChoosing = active && active.closest && active.closest(".options, .tools");
     disableOldOptions();
     let firstNew = null;
     for (const m of messages) {
@@ -176,6 +180,10 @@
       if (next !== lang) { lang = next; applyLanguage(); }
     }
     if (firstNew) firstNew.scrollIntoView({ block: "start" });
+    if (wasChoosing) {
+      const next = chat.querySelector(".options button:enabled");
+      if (next) next.focus({ preventScroll: true });
+    }
   }
 
   async function send(body, echo) {

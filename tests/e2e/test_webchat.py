@@ -115,3 +115,14 @@ def test_forget_me_clears_the_screen_after_confirming(page: Page) -> None:
     expect(
         page.locator("#chat .options button:enabled[data-payload='cmd:restart']")
     ).to_be_visible()
+
+
+def test_the_chat_works_with_the_keyboard_alone(page: Page) -> None:
+    first = page.locator("#chat .options button:enabled", has_text="ひとりぼっち・さみしい")
+    first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat .options button:enabled", has_text="16〜18さい")).to_be_visible()
+    focused = page.evaluate("document.activeElement.closest('.options') !== null")
+    assert focused, "focus moves on to the next question's buttons"
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat .options button:enabled", has_text="関東")).to_be_visible()
