@@ -129,7 +129,7 @@ def _turn(
             return session, greeting + _ask(session, ctx)
 
     if inbound.kind == "start":
-        fresh = Session(lang=session.lang, step="topics")
+        fresh = _fresh(session)
         return fresh, [
             Text(f.text("welcome", fresh.lang, ttl_hours=_hours(ctx.session_ttl)))
         ] + _ask(fresh, ctx)
@@ -156,6 +156,20 @@ def _with(
     first: list[Outbound], turn: tuple[Session | None, list[Outbound]]
 ) -> tuple[Session | None, list[Outbound]]:
     return turn[0], first + turn[1]
+
+
+def _fresh(session: Session) -> Session:
+    """Start over: the answers go; the language and what we learnt of risk stay, so that after
+    a crisis the referrals keep the emergency numbers first."""
+    return Session(
+        step="topics",
+        lang=session.lang,
+        risk=session.risk,
+        risk_state=session.risk_state,
+        crisis_replies=session.crisis_replies,
+        last_crisis=session.last_crisis,
+        last_seen=session.last_seen,
+    )
 
 
 def _hours(ttl: int) -> int:
@@ -269,7 +283,7 @@ def _apply_answer(
 def _command(session: Session, code: str, ctx: Context) -> tuple[Session | None, list[Outbound]]:
     f, lang = ctx.flow, session.lang
     if code in ("restart", "start"):
-        fresh = Session(lang=lang, step="topics", last_seen=session.last_seen)
+        fresh = _fresh(session)
         return fresh, [Text(f.text("welcome", lang, ttl_hours=_hours(ctx.session_ttl)))] + _ask(
             fresh, ctx
         )

@@ -309,3 +309,13 @@ def test_a_sticker_gets_a_kind_reask(person: Person) -> None:
     person.taps("cmd:start")
     reply = person.send(Inbound(kind="unsupported", extra={"type": "sticker"}))
     assert "t:loneliness" in offered(reply)
+
+
+def test_starting_over_after_a_crisis_keeps_the_emergency_numbers_first(person: Person) -> None:
+    person.taps("cmd:start")
+    person.says("今から首をつって死にます")
+    person.taps("cmd:restart")
+    for payload in ("t:loneliness", "cmd:skip", "cmd:skip", "cmd:skip"):
+        person.taps(payload)
+    assert cards(person.last)[:2] == ["emergency_fire_ambulance_119", "emergency_police_110"]
+    assert person.session is not None and person.session.topics == ("loneliness",)
