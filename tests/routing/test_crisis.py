@@ -159,6 +159,18 @@ def test_signals_name_lexicon_entries_never_the_persons_words() -> None:
     assert result.to_json() == {"level": "crisis", "signals": list(result.signals)}
 
 
+@pytest.mark.parametrize(
+    "text", ["職場でいじめられてる。明日も会社", "I'm being bullied at school, tomorrow again"]
+)
+def test_a_time_frame_turns_a_wish_into_a_plan_but_not_harassment_into_a_crisis(text: str) -> None:
+    assert assess(text).level is CONCERN
+
+
+def test_a_farewell_at_a_leaving_party_is_not_a_goodbye_to_life() -> None:
+    assert assess("今までありがとう！送別会最高だった").level is NONE
+    assert assess("今までありがとう。今夜で最後にする").level is CRISIS
+
+
 # ---------------------------------------------------------------- the lexicon is data
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -201,6 +213,15 @@ def test_a_lexicon_cannot_let_a_denial_cancel_an_act(tmp_path: Path) -> None:
         "    patterns: ['しない']\n",
     )
     with pytest.raises(LexiconError, match="denial may not apply to acts"):
+        load_lexicon(LEXICON_PATH, [extension])
+
+
+def test_a_family_may_only_join_families_that_exist(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_joins.yaml",
+        "families:\n  weather:\n    boost: 0.2\n    joins: [nosuch]\n",
+    )
+    with pytest.raises(LexiconError, match="joins unknown family 'nosuch'"):
         load_lexicon(LEXICON_PATH, [extension])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.crisis_eval import DEV, HELD_OUT, Figures, evaluate, load_cases
+from benchmarks.crisis_eval import DEV, HELD_OUT, HELD_OUT_2, Figures, evaluate, load_cases
 
 NEVER_MISSED = ("act", "means", "time", "violence")
 
@@ -53,4 +53,14 @@ def test_held_out_recall_and_false_alarms_do_not_regress(held_out: Figures) -> N
     assert held_out.recall >= 0.9, f"held-out recall {held_out.recall:.3f}"
     assert held_out.false_alarm_rate <= 0.1, (
         f"held-out false alarms {held_out.false_alarm_rate:.3f}"
+    )
+
+
+def test_the_blind_second_held_out_set_does_not_regress() -> None:
+    # Written after tuning, by the same hand, never tuned on: the floor sits below the figure
+    # measured when it was committed (see benchmarks/crisis_eval.py) to catch regressions only.
+    figures = evaluate(load_cases(HELD_OUT_2), "held-out 2")
+    assert figures.recall >= 0.7, f"held-out 2 recall {figures.recall:.3f}"
+    assert figures.false_alarm_rate <= 0.1, (
+        f"held-out 2 false alarms {figures.false_alarm_rate:.3f}"
     )
