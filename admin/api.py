@@ -443,14 +443,13 @@ def build_api_router(console: Console) -> APIRouter:
 
     @router.post("/rules", status_code=201, response_model=SavedRules,
                  responses={422: {"model": CheckOut}})  # fmt: skip
-    async def save_rules(who: Who, body: RulesIn, response: Response) -> SavedRules | CheckOut:
+    async def save_rules(who: Who, body: RulesIn) -> SavedRules | JSONResponse:
         """Store a new version (not yet active). One that does not parse is not stored."""
         with plain_errors():
             rule_set_id, check = await save_version(engine, who, who.actor, body.text, body.label,
                                                     console.prefectures)  # fmt: skip
         if rule_set_id is None:
-            response.status_code = 422
-            return check_out(check)
+            return JSONResponse(check_out(check).model_dump(mode="json"), status_code=422)
         return SavedRules(id=rule_set_id, check=check_out(check))
 
     @router.post("/rules/{rule_set_id}/activate", response_model=CheckOut,
