@@ -20,6 +20,11 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 
 WEB = Path(__file__).parent / "web"
+CHAT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+"""The web chat loads nothing from elsewhere and cannot be framed by another site."""
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -58,7 +63,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     async def web_chat() -> FileResponse:
-        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+        return FileResponse(
+            WEB / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": CHAT_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
+        )
 
     app.mount("/chat", StaticFiles(directory=WEB), name="web-chat")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.conversation import language_of
@@ -96,8 +96,10 @@ def build_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["web chat"])
 
     @router.post("/api/chat", response_model=ChatReply)
-    async def chat(turn: ChatTurn) -> ChatReply:
+    async def chat(turn: ChatTurn, response: Response) -> ChatReply:
         """One turn of a conversation: what the person typed or tapped, and the replies."""
+        # a shared or watched device must not keep the conversation in a cache
+        response.headers["Cache-Control"] = "no-store"
         if turn.lang is not None:
             turn = turn.model_copy(update={"lang": language_of(turn.lang)})
         outbound = await runtime.handle(CHANNEL, turn.session, turn.inbound())

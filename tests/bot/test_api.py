@@ -64,6 +64,7 @@ def check_referral(item: dict[str, Any]) -> None:
 async def chat(client: httpx.AsyncClient, **body: Any) -> list[dict[str, Any]]:
     response = await client.post("/api/chat", json={"session": "browser-session-1", **body})
     assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
     data = response.json()
     assert set(data) == {"messages"}
     for m in data["messages"]:
@@ -177,6 +178,7 @@ async def test_crisis_replies_are_counted(client: httpx.AsyncClient) -> None:
 async def test_the_web_chat_page_and_its_assets_are_served(client: httpx.AsyncClient) -> None:
     page = await client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert "/chat/chat.js" in page.text
     assert (await client.get("/chat/chat.js")).status_code == 200
     assert (await client.get("/chat/chat.css")).status_code == 200
