@@ -126,3 +126,17 @@ def test_the_chat_works_with_the_keyboard_alone(page: Page) -> None:
     assert focused, "focus moves on to the next question's buttons"
     page.keyboard.press("Enter")
     expect(page.locator("#chat .options button:enabled", has_text="関東")).to_be_visible()
+
+
+def test_a_browser_in_english_gets_the_chat_in_english(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(base_url + "/")
+    expect(page.locator("#chat")).to_contain_text("not a counsellor")
+    expect(page.locator(".tools button[data-payload='cmd:now']")).to_have_text(
+        "Talk to someone now"
+    )
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.locator("#chat .options button:enabled", has_text="Loneliness").click()
+    expect(page.locator("#chat .options button:enabled", has_text="16 to 18")).to_be_visible()
+    context.close()
