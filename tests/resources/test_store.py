@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -213,3 +213,17 @@ def test_a_dry_run_diff_names_the_fields_that_differ() -> None:
         "- service beta_ibasho",
         "- service beta_week",
     ]
+
+
+async def test_a_contact_point_added_after_an_import_gets_a_fresh_id(engine: AsyncEngine) -> None:
+    await store.replace_registry(engine, small_registry(), actor="test")
+    async with engine.begin() as conn:
+        ids_before = set((await conn.execute(select(ContactPointRow.id))).scalars())
+        added = await conn.execute(
+            insert(ContactPointRow)
+            .values(service_id="alpha_hotline", position=9, kind="email", value="a@example.jp",
+                    label_ja="", label_en="", note="", hours={}, languages=[])
+            .returning(ContactPointRow.id)
+        )  # fmt: skip
+        new_id = added.scalar_one()
+    assert new_id not in ids_before
