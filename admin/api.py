@@ -48,6 +48,8 @@ from resources.schedule import OpeningHours
 from routing.model import RoutingResult
 
 ServiceId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_]{1,63}$")]
+VersionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A stored rule set version (database integers stop at 2³¹ − 1)."""
 PrefCode = Annotated[str, Field(pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")]
 
 
@@ -428,7 +430,7 @@ def build_api_router(console: Console) -> APIRouter:
 
     @router.get("/rules/{rule_set_id}", response_model=VersionDetail,
                 responses={404: {"model": Problems}})  # fmt: skip
-    async def rule_version(who: Who, rule_set_id: Annotated[int, Path(ge=1)]) -> VersionDetail:
+    async def rule_version(who: Who, rule_set_id: VersionId) -> VersionDetail:
         authorize(who, Action.READ)
         with plain_errors():
             text = await version_text(engine, rule_set_id)
@@ -454,9 +456,7 @@ def build_api_router(console: Console) -> APIRouter:
 
     @router.post("/rules/{rule_set_id}/activate", response_model=CheckOut,
                  responses={404: {"model": Problems}, 422: {"model": CheckOut}})  # fmt: skip
-    async def activate(
-        who: Who, rule_set_id: Annotated[int, Path(ge=1)], response: Response
-    ) -> CheckOut:
+    async def activate(who: Who, rule_set_id: VersionId, response: Response) -> CheckOut:
         """Make this version the active one (an earlier one: a rollback). Refused, changing
         nothing, unless it parses and passes its tests against the registry as it is now."""
         with plain_errors():

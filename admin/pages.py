@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -59,6 +60,7 @@ from resources.model import TOPICS, ContactKind, Service, ServiceKind
 from routing.explain import TOPIC_NAMES
 from routing.rules import RuleSetError
 
+VersionId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
@@ -335,7 +337,9 @@ def build_pages_router(console: Console) -> APIRouter:
                     can_activate=can(who, Action.ACTIVATE_RULES))  # fmt: skip
 
     @router.get("/rules/{rule_set_id}", response_class=HTMLResponse)
-    async def rule_version(request: Request, rule_set_id: int, done: str = "") -> HTMLResponse:
+    async def rule_version(
+        request: Request, rule_set_id: VersionId, done: str = ""
+    ) -> HTMLResponse:
         who, session = await signed_in(request)
         text = await version_text(engine, rule_set_id)
         check = await check_rule_set(engine, text, console.prefectures, f"version {rule_set_id}")
@@ -345,7 +349,7 @@ def build_pages_router(console: Console) -> APIRouter:
                     can_activate=can(who, Action.ACTIVATE_RULES))  # fmt: skip
 
     @router.post("/rules/{rule_set_id}/activate", response_class=HTMLResponse)
-    async def activate(request: Request, rule_set_id: int) -> Response:
+    async def activate(request: Request, rule_set_id: VersionId) -> Response:
         who, session = await signed_in(request)
         await form_of(request, session)
         try:
