@@ -251,22 +251,18 @@ def _first_chars(items: Any) -> tuple[set[str] | None, bool]:
         if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
             continue  # zero width: look further
         if op is c.LITERAL:
-            ch = chr(av)
-            return firsts | {ch, ch.lower(), ch.upper()}, False
+            return firsts | {chr(av).lower()}, False
         if op is c.IN:
             chars: set[str] = set()
             for kind, value in av:
                 if kind is c.LITERAL:
-                    ch = chr(value)
-                    chars |= {ch, ch.lower(), ch.upper()}
+                    chars.add(chr(value).lower())
                 elif kind is c.CATEGORY and value is c.CATEGORY_DIGIT:
                     chars |= set("0123456789")
                 elif kind is c.CATEGORY and value is c.CATEGORY_SPACE:
                     chars |= set(" \t\n")
                 elif kind is c.RANGE and value[1] - value[0] < 512:
-                    for code in range(value[0], value[1] + 1):
-                        ch = chr(code)
-                        chars |= {ch, ch.lower(), ch.upper()}
+                    chars |= {chr(code).lower() for code in range(value[0], value[1] + 1)}
                 else:
                     return _ANY, False
             return firsts | chars, False
@@ -325,18 +321,24 @@ class _Scanner:
                 if midword and ch is not None:
                     inside.setdefault(ch, {}).setdefault(key, []).append(pattern)
 
+        # Many characters share the same pattern lists ((死|し) starts both): compile each once.
+        cache: dict[str, re.Pattern[str]] = {}
+
+        def once(pattern: str) -> re.Pattern[str]:
+            if pattern not in cache:
+                cache[pattern] = re.compile(pattern, re.IGNORECASE)
+            return cache[pattern]
+
         def compiled(by_key: dict[int, list[str]]) -> _Entries:
             return tuple(
-                (key, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE))
-                for key, ps in sorted(by_key.items())
+                (key, once("|".join(f"(?:{p})" for p in ps))) for key, ps in sorted(by_key.items())
             )
 
         def bucket(by_key: dict[int, list[str]]) -> _Bucket:
             entries = compiled(by_key)
             if len(entries) < 3:
                 return None, entries
-            gate = "|".join(f"(?:{regex.pattern})" for _, regex in entries)
-            return re.compile(gate, re.IGNORECASE), entries
+            return once("|".join(f"(?:{regex.pattern})" for _, regex in entries)), entries
 
         anywhere = compiled(grouped.pop(None, {}))
         by_char = {ch: bucket(g) for ch, g in grouped.items() if ch is not None}
