@@ -52,8 +52,24 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+def join_broken_lines(text: str) -> str:
+    """A line of one or two characters is part of its neighbour (OD⏎した, し⏎に⏎た⏎い):
+    people split words across lines; longer lines stay apart, as sentences."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    out = [lines[0]]
+    for line in lines[1:]:
+        if len(out[-1].strip()) <= 2 or len(line.strip()) <= 2:
+            out[-1] += line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def strip_separators(text: str) -> str:
     """Drop separators between Japanese characters and between spaced-out ASCII letters."""
+    text = join_broken_lines(text)
     text = _BETWEEN_JAPANESE.sub("", text)
     text = _SPACED_LETTERS.sub(r"\1", text)
     return _SPACES.sub(" ", text)

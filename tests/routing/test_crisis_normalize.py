@@ -11,6 +11,7 @@ from routing.normalize import (
     fold_case,
     fold_small_kana,
     fold_width,
+    join_broken_lines,
     normalize,
     strip_invisible,
     strip_separators,
@@ -53,6 +54,12 @@ def test_separators_between_japanese_characters_are_removed(text: str) -> None:
 def test_spaced_out_latin_letters_are_joined_but_words_keep_their_spaces() -> None:
     assert strip_separators("s h i n i t a i") == "shinitai"
     assert strip_separators("i want  to die") == "i want to die"
+
+
+def test_a_word_broken_over_short_lines_is_joined_but_sentences_on_lines_stay_apart() -> None:
+    assert join_broken_lines("OD\nした") == "ODした"
+    assert join_broken_lines("し\nに\nた\nい") == "しにたい"
+    assert join_broken_lines("今日はいい天気\n明日は会議") == "今日はいい天気\n明日は会議"
 
 
 def test_elongation_and_repeats_are_compressed() -> None:
