@@ -61,6 +61,20 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
         app.include_router(telegram.build_router(rt))
 
+    import admin
+    from resources.store import make_engine
+
+    app.include_router(
+        admin.build_router(
+            make_engine(settings.database_url),
+            rt.changes,
+            secret=settings.secret,
+            public_url=settings.public_url,
+            stale_after_days=settings.stale_after_days,
+            timezone=settings.timezone,
+        )  # fmt: skip
+    )
+
     @app.get("/", include_in_schema=False)
     async def web_chat() -> FileResponse:
         return FileResponse(

@@ -26,6 +26,7 @@ from bot.session_model import Session
 from bot.sessions import MemorySessionStore, RedisSessionStore, SessionStore, person_key
 from bot.settings import Settings
 from resources.catalog import Catalog, CatalogHolder
+from resources.changes import ChangeBus, change_bus
 from resources.model import Registry
 from routing.rules import RuleSet, default_ruleset, parse_ruleset
 
@@ -64,6 +65,8 @@ class Runtime:
         self.loaded = True
         """False while the registry could not be loaded from the database."""
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.changes: ChangeBus = change_bus(settings.redis_url, settings.redis_prefix)
+        """Says when operators changed the registry or the rules, here or in another process."""
 
     # ------------------------------------------------------------- construction
     @classmethod
@@ -110,6 +113,8 @@ class Runtime:
 
         self.engine = make_engine(self.settings.database_url)
         await self.load()
+        self.changes.subscribe(self.reload)
+        await self.changes.start()
 
     async def load(self) -> bool:
         from resources.seed import load_seed
@@ -142,7 +147,29 @@ class Runtime:
         stored = await active_rule_set_text(self.engine)
         self.ruleset = parse_ruleset(stored, "active rule set") if stored else default_ruleset()
 
+    async def reload(self, kind: str = "registry") -> None:
+        """Build the new catalog and rule set first, then swap both, so a turn sees the old or
+        the new pair, never half of each. If anything fails, the serving ones keep serving."""
+        from resources.seed import load_seed
+        from resources.store import active_rule_set_text, load_catalog
+
+        if self.engine is None:
+            return
+        try:
+            _, prefectures = load_seed()
+            catalog = await load_catalog(self.engine, prefectures)
+            stored = await active_rule_set_text(self.engine)
+            ruleset = parse_ruleset(stored, "active rule set") if stored else default_ruleset()
+        except Exception as exc:  # a driver, schema or rule error: keep what serves now
+            log.error("runtime.reload_failed", change=kind, error=type(exc).__name__)
+            return
+        self.catalog.swap(catalog)
+        self.ruleset = ruleset
+        self.loaded = True
+        log.info("runtime.reloaded", change=kind, catalog=catalog.version, rules=ruleset.version)
+
     async def close(self) -> None:
+        await self.changes.close()
         await self.sessions.close()
         if self.engine is not None:
             await self.engine.dispose()

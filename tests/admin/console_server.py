@@ -45,7 +45,7 @@ def prepare(url: str) -> tuple[dict[str, Account], int]:
 
 @contextmanager
 def running(command: list[str], env: Mapping[str, str], port: int, ready: str) -> Iterator[str]:
-    """Start `command`, wait until GET `ready` answers, yield the base URL, then stop it."""
+    """Start `command`, wait until GET `ready` answers 200, yield the base URL, then stop it."""
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         command, env={**os.environ, **env}, cwd=REPO,
@@ -59,7 +59,7 @@ def running(command: list[str], env: Mapping[str, str], port: int, ready: str) -
                     f"server stopped: {process.stderr.read() if process.stderr else ''}"
                 )
             try:
-                if httpx.get(base + ready, timeout=2).status_code < 500:
+                if httpx.get(base + ready, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
