@@ -1,22 +1,26 @@
 """The catalog regrouped the way routing looks services up: by topic and area, best first.
 
 Built once per catalog (cached by identity, the catalog being immutable) so that a routing
-decision reads a few short, pre-ordered lists instead of sorting the registry.
+decision reads a few short, pre-ordered lists of plain records instead of sorting the registry.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from resources.catalog import Catalog
-from resources.model import AreaLevel, Confidence, ContactKind, Service, ServiceKind
+from resources.model import AreaLevel, Confidence, ContactKind, ContactPoint, Service, ServiceKind
+from routing.open_now import Tables, WeeklyTable
 
 TALK_KINDS = frozenset({ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHAT})
 """Contact points where a person reaches another person right away."""
 
+K = TypeVar("K")
 _CONFIDENCE_ORDER = {Confidence.HIGH: 0, Confidence.MEDIUM: 1, Confidence.LOW: 2}
 
 
@@ -26,99 +30,193 @@ def is_campaign_only(service: Service) -> bool:
     )
 
 
+def _all_day(contact: ContactPoint) -> bool:
+    hours = contact.hours
+    return hours.known and hours.always_open and not hours.only_in_periods
+
+
 def answers_around_the_clock(service: Service) -> bool:
     """A person-to-person contact point that is always open (never a campaign)."""
     if is_campaign_only(service):
         return False
-    return any(
-        c.kind in TALK_KINDS
-        and c.hours.known
-        and c.hours.always_open
-        and not c.hours.only_in_periods
-        for c in service.contacts
+    return any(c.kind in TALK_KINDS and _all_day(c) for c in service.contacts)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """One contact point with its opening-hours table."""
+
+    contact: ContactPoint
+    kind: ContactKind
+    table: WeeklyTable
+    talk: bool
+    all_day: bool
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A service as routing reads it: the facts it filters and ranks by, precomputed."""
+
+    service: Service
+    id: str
+    organization_id: str
+    kind: ServiceKind
+    topics: frozenset[str]
+    topic_count: int
+    age_min: int | None
+    age_max: int | None
+    gender: str | None
+    languages: frozenset[str]
+    """The service's languages and its contact points' languages."""
+    contact_kinds: frozenset[ContactKind]
+    reaches: tuple[Reach, ...]
+    is_place: bool
+    campaign: bool
+    around_the_clock: bool
+    has_24h: bool
+    """Some contact point (of any kind) is always open."""
+    confidence: Confidence
+    verified_ordinal: int | None
+
+    def admits_age(self, age: int | None) -> bool:
+        if age is None:
+            return True
+        if self.age_min is not None and age < self.age_min:
+            return False
+        return not (self.age_max is not None and age > self.age_max)
+
+    @property
+    def age_limited(self) -> bool:
+        return self.age_min is not None or self.age_max is not None
+
+
+def _entry(service: Service, tables: Tables) -> Entry:
+    languages = set(service.languages)
+    for c in service.contacts:
+        languages.update(c.languages)
+    elig = service.eligibility
+    return Entry(
+        service=service,
+        id=service.id,
+        organization_id=service.organization_id,
+        kind=service.kind,
+        topics=frozenset(service.topics),
+        topic_count=len(service.topics),
+        age_min=elig.age_min,
+        age_max=elig.age_max,
+        gender=elig.gender,
+        languages=frozenset(languages),
+        contact_kinds=frozenset(c.kind for c in service.contacts),
+        reaches=tuple(
+            Reach(c, c.kind, tables.of(c.hours), c.kind in TALK_KINDS, _all_day(c), c.hours.known)
+            for c in service.contacts
+        ),
+        is_place=service.kind is ServiceKind.IBASHO
+        or any(c.kind is ContactKind.IN_PERSON for c in service.contacts),
+        campaign=is_campaign_only(service),
+        around_the_clock=answers_around_the_clock(service),
+        has_24h=any(c.hours.always_open and c.hours.known for c in service.contacts),
+        confidence=service.confidence,
+        verified_ordinal=service.verified_on.toordinal() if service.verified_on else None,
     )
 
 
-def _quality(service: Service) -> tuple[int, int, int]:
+def _quality(entry: Entry) -> tuple[int, int, int]:
     """Static order inside a list: 24-hour lines, then confident, then recently verified."""
-    verified = service.verified_on.toordinal() if service.verified_on else 0
     return (
-        0 if answers_around_the_clock(service) else 1,
-        _CONFIDENCE_ORDER[service.confidence],
-        -verified,
+        0 if entry.around_the_clock else 1,
+        _CONFIDENCE_ORDER[entry.confidence],
+        -(entry.verified_ordinal or 0),
     )
+
+
+def _generality(entry: Entry) -> int:
+    """Lines for anyone and any worry come before specialised ones when nothing else fits."""
+    restricted = entry.age_max is not None or entry.gender is not None
+    general = "general" in entry.topics or "suicide" in entry.topics
+    return (0 if general else 1) + (2 if restricted else 0)
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateIndex:
-    national: Mapping[str, tuple[Service, ...]]
+    by_id: Mapping[str, Entry]
+    national: Mapping[str, tuple[Entry, ...]]
     """topic → national services (emergency numbers apart)."""
-    prefecture: Mapping[tuple[str, str], tuple[Service, ...]]
+    prefecture: Mapping[tuple[str, str], tuple[Entry, ...]]
     """(topic, prefecture code) → services for the whole prefecture."""
-    municipality: Mapping[tuple[str, str], tuple[Service, ...]]
+    municipality: Mapping[tuple[str, str], tuple[Entry, ...]]
     """(topic, municipality code) → services for that municipality."""
-    emergency: tuple[Service, ...]
+    places_national: Mapping[str, tuple[Entry, ...]]
+    places_prefecture: Mapping[tuple[str, str], tuple[Entry, ...]]
+    places_municipality: Mapping[tuple[str, str], tuple[Entry, ...]]
+    """The same lists, places to go (居場所, a counter to visit) only."""
+    emergency: tuple[Entry, ...]
     """National emergency numbers, 119 before 110."""
-    lines_national: tuple[Service, ...]
+    lines_national: tuple[Entry, ...]
     """National person-to-person lines open around the clock, general ones first."""
-    lines_prefecture: Mapping[str, tuple[Service, ...]]
-    lines_municipality: Mapping[str, tuple[Service, ...]]
+    lines_prefecture: Mapping[str, tuple[Entry, ...]]
+    lines_municipality: Mapping[str, tuple[Entry, ...]]
 
     @classmethod
     def build(cls, catalog: Catalog) -> CandidateIndex:
-        national: dict[str, list[Service]] = defaultdict(list)
-        prefecture: dict[tuple[str, str], list[Service]] = defaultdict(list)
-        municipality: dict[tuple[str, str], list[Service]] = defaultdict(list)
-        emergency: list[Service] = []
-        lines_nat: list[Service] = []
-        lines_pref: dict[str, list[Service]] = defaultdict(list)
-        lines_muni: dict[str, list[Service]] = defaultdict(list)
+        tables = Tables()
+        by_id: dict[str, Entry] = {}
+        national: dict[str, list[Entry]] = defaultdict(list)
+        prefecture: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        municipality: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        emergency: list[Entry] = []
+        lines_nat: list[Entry] = []
+        lines_pref: dict[str, list[Entry]] = defaultdict(list)
+        lines_muni: dict[str, list[Entry]] = defaultdict(list)
         for s in catalog.services:
+            entry = by_id[s.id] = _entry(s, tables)
             if s.kind is ServiceKind.EMERGENCY:
                 if any(a.level is AreaLevel.NATIONAL for a in s.areas):
-                    emergency.append(s)
+                    emergency.append(entry)
                 continue
-            always = answers_around_the_clock(s)
+            always = entry.around_the_clock
             for area in s.areas:
                 if area.level is AreaLevel.NATIONAL:
                     for t in s.topics:
-                        national[t].append(s)
+                        national[t].append(entry)
                     if always:
-                        lines_nat.append(s)
+                        lines_nat.append(entry)
                 elif area.level is AreaLevel.PREFECTURE and area.code:
                     for t in s.topics:
-                        prefecture[(t, area.code)].append(s)
+                        prefecture[(t, area.code)].append(entry)
                     if always:
-                        lines_pref[area.code].append(s)
+                        lines_pref[area.code].append(entry)
                 elif area.code:
                     for t in s.topics:
-                        municipality[(t, area.code)].append(s)
+                        municipality[(t, area.code)].append(entry)
                     if always:
-                        lines_muni[area.code].append(s)
+                        lines_muni[area.code].append(entry)
 
-        def ordered(items: list[Service]) -> tuple[Service, ...]:
-            return tuple(sorted(items, key=_quality))
+        def ordered(lists: dict[K, list[Entry]]) -> dict[K, tuple[Entry, ...]]:
+            return {k: tuple(sorted(v, key=_quality)) for k, v in lists.items()}
 
-        def general_first(items: list[Service]) -> tuple[Service, ...]:
-            return tuple(sorted(items, key=lambda s: (_generality(s), *_quality(s))))
+        def places(lists: dict[K, tuple[Entry, ...]]) -> dict[K, tuple[Entry, ...]]:
+            return {k: p for k, v in lists.items() if (p := tuple(e for e in v if e.is_place))}
 
-        emergency.sort(key=lambda s: 0 if any(c.value == "119" for c in s.contacts) else 1)
+        def general_first(items: list[Entry]) -> tuple[Entry, ...]:
+            return tuple(sorted(items, key=lambda e: (_generality(e), *_quality(e))))
+
+        emergency.sort(key=lambda e: 0 if any(r.contact.value == "119" for r in e.reaches) else 1)
+        nat, pref, muni = ordered(national), ordered(prefecture), ordered(municipality)
         return cls(
-            national={k: ordered(v) for k, v in national.items()},
-            prefecture={k: ordered(v) for k, v in prefecture.items()},
-            municipality={k: ordered(v) for k, v in municipality.items()},
+            by_id=by_id,
+            national=nat,
+            prefecture=pref,
+            municipality=muni,
+            places_national=places(nat),
+            places_prefecture=places(pref),
+            places_municipality=places(muni),
             emergency=tuple(emergency),
             lines_national=general_first(lines_nat),
             lines_prefecture={k: general_first(v) for k, v in lines_pref.items()},
             lines_municipality={k: general_first(v) for k, v in lines_muni.items()},
         )
-
-
-def _generality(service: Service) -> int:
-    """Lines for anyone and any worry come before specialised ones when nothing else fits."""
-    restricted = service.eligibility.age_max is not None or service.eligibility.gender is not None
-    general = "general" in service.topics or "suicide" in service.topics
-    return (0 if general else 1) + (2 if restricted else 0)
 
 
 _cache: dict[int, tuple[Catalog, CandidateIndex]] = {}
@@ -131,7 +229,14 @@ def index_for(catalog: Catalog) -> CandidateIndex:
     hit = _cache.get(id(catalog))
     if hit is not None and hit[0] is catalog:
         return hit[1]
-    index = CandidateIndex.build(catalog)
+    # a bulk build of acyclic records: the cycle collector would only walk them again and again
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        index = CandidateIndex.build(catalog)
+    finally:
+        if collecting:
+            gc.enable()
     with _lock:
         if len(_cache) >= _KEEP:
             _cache.pop(next(iter(_cache)))

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from resources.catalog import Catalog
 from resources.model import TOPICS, AreaLevel, ContactKind, Service, ServiceKind
 from resources.schedule import TOKYO
-from routing.candidates import TALK_KINDS, is_campaign_only
+from routing.candidates import TALK_KINDS, index_for, is_campaign_only
 from routing.model import RoutingRequest
 from routing.rules import RuleSet
 
@@ -82,6 +82,7 @@ def analyse_gaps(
     monday = week_of - timedelta(days=week_of.weekday())
     week = datetime.combine(monday, datetime.min.time(), TOKYO)
     prefs = tuple(prefectures) if prefectures is not None else ALL_PREFECTURES
+    entries = index_for(catalog).by_id
     masks: dict[str, int] = {}
     relevant = [
         s
@@ -106,7 +107,7 @@ def analyse_gaps(
             row = [0] * HOURS
             for hours in groups.values():
                 policy = ruleset.policy_for(request, week + timedelta(hours=hours[0]))
-                admitted = [masks[s.id] for s in fitting if policy.admits(s)]
+                admitted = [masks[s.id] for s in fitting if policy.admits(entries[s.id])]
                 for h in hours:
                     row[h] = sum(1 for m in admitted if m >> h & 1)
             counts[(pref, topic)] = tuple(row)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +22,7 @@ from routing.model import Channel, Need, RiskLevel, RoutingRequest
 
 if TYPE_CHECKING:
     from resources.catalog import Catalog
+    from routing.candidates import Entry
 
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$")]
 ServiceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]{1,63}$")]
@@ -62,42 +62,54 @@ class Selector(_Model):
                              "topics, languages, contact_kinds, always_open")  # fmt: skip
         return self
 
-    @cached_property
-    def _sets(self) -> tuple[frozenset[str], ...]:
-        return (
-            frozenset(self.services),
-            frozenset(self.organizations),
-            frozenset(self.kinds),
-            frozenset(self.topics),
-            frozenset(self.languages),
-            frozenset(self.contact_kinds),
+    def compile(self) -> CompiledSelector:
+        return CompiledSelector(
+            services=frozenset(self.services),
+            organizations=frozenset(self.organizations),
+            kinds=frozenset(self.kinds),
+            topics=frozenset(self.topics),
+            languages=frozenset(self.languages),
+            contact_kinds=frozenset(self.contact_kinds),
+            always_open=self.always_open,
         )
 
     def matches(self, service: Service) -> bool:
-        ids, orgs, kinds, topics, langs, contact_kinds = self._sets
-        if ids and service.id not in ids:
-            return False
-        if orgs and service.organization_id not in orgs:
-            return False
-        if kinds and service.kind not in kinds:
-            return False
-        if topics and topics.isdisjoint(service.topics):
-            return False
-        if langs and not _speaks_any(service, langs):
-            return False
-        if contact_kinds and not any(c.kind in contact_kinds for c in service.contacts):
-            return False
-        if self.always_open is not None:
-            has_24h = any(c.hours.always_open and c.hours.known for c in service.contacts)
-            if has_24h is not self.always_open:
-                return False
-        return True
+        return self.compile().matches(_entry_of(service))
 
 
-def _speaks_any(service: Service, langs: frozenset[str]) -> bool:
-    if not langs.isdisjoint(service.languages):
-        return True
-    return any(not langs.isdisjoint(c.languages) for c in service.contacts)
+def _entry_of(service: Service) -> Entry:
+    from routing.candidates import _entry
+    from routing.open_now import Tables
+
+    return _entry(service, Tables())
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSelector:
+    """A selector as sets, matched against a service's precomputed facts."""
+
+    services: frozenset[str]
+    organizations: frozenset[str]
+    kinds: frozenset[str]
+    topics: frozenset[str]
+    languages: frozenset[str]
+    contact_kinds: frozenset[str]
+    always_open: bool | None
+
+    def matches(self, entry: Entry) -> bool:
+        if self.services and entry.id not in self.services:
+            return False
+        if self.organizations and entry.organization_id not in self.organizations:
+            return False
+        if self.kinds and entry.kind not in self.kinds:
+            return False
+        if self.topics and self.topics.isdisjoint(entry.topics):
+            return False
+        if self.languages and self.languages.isdisjoint(entry.languages):
+            return False
+        if self.contact_kinds and self.contact_kinds.isdisjoint(entry.contact_kinds):
+            return False
+        return self.always_open is None or entry.has_24h is self.always_open
 
 
 class Weighted(Selector):
@@ -287,16 +299,15 @@ class RuleSet(_Model):
         """The combined effect of the rules whose conditions hold for this request now."""
         policy = Policy(limit=self.limit, max_per_organization=self.max_per_organization,
                         stale_after_days=self.stale_after_days)  # fmt: skip
-        for rule in self.rules:
+        for rule, compiled in _compiled(self):
             if not rule.when.holds(request, local):
                 continue
             policy.applied.append(rule.id)
-            if rule.require is not None:
-                policy.require.append(rule.require)
-            if rule.exclude is not None:
-                policy.exclude.append(rule.exclude)
-            policy.boosts.extend((w, w.by, rule.id) for w in rule.boost)
-            policy.boosts.extend((w, -w.by, rule.id) for w in rule.penalise)
+            if compiled.require is not None:
+                policy.require.append(compiled.require)
+            if compiled.exclude is not None:
+                policy.exclude.append(compiled.exclude)
+            policy.boosts.extend(compiled.boosts)
             policy.include.extend((sid, rule.id) for sid in rule.include)
             policy.pairs.extend(rule.pair)
             if rule.limit is not None:
@@ -304,6 +315,39 @@ class RuleSet(_Model):
             if rule.diversity is not None:
                 policy.max_per_organization = rule.diversity.max_per_organization
         return policy
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    require: CompiledSelector | None
+    exclude: CompiledSelector | None
+    boosts: tuple[tuple[CompiledSelector, float, str], ...]
+
+
+_compiled_cache: dict[int, tuple[RuleSet, tuple[tuple[Rule, _CompiledRule], ...]]] = {}
+
+
+def _compiled(ruleset: RuleSet) -> tuple[tuple[Rule, _CompiledRule], ...]:
+    """The rule set's selectors as sets, made once per rule set (a few recent ones are kept)."""
+    hit = _compiled_cache.get(id(ruleset))
+    if hit is not None and hit[0] is ruleset:
+        return hit[1]
+    compiled = tuple(
+        (
+            rule,
+            _CompiledRule(
+                require=rule.require.compile() if rule.require else None,
+                exclude=rule.exclude.compile() if rule.exclude else None,
+                boosts=tuple((w.compile(), w.by, rule.id) for w in rule.boost)
+                + tuple((w.compile(), -w.by, rule.id) for w in rule.penalise),
+            ),
+        )
+        for rule in ruleset.rules
+    )
+    if len(_compiled_cache) >= 8:
+        _compiled_cache.pop(next(iter(_compiled_cache)))
+    _compiled_cache[id(ruleset)] = (ruleset, compiled)
+    return compiled
 
 
 @dataclass(slots=True)
@@ -314,23 +358,26 @@ class Policy:
     max_per_organization: int
     stale_after_days: int
     applied: list[str] = field(default_factory=list)
-    require: list[Selector] = field(default_factory=list)
-    exclude: list[Selector] = field(default_factory=list)
-    boosts: list[tuple[Selector, float, str]] = field(default_factory=list)
+    require: list[CompiledSelector] = field(default_factory=list)
+    exclude: list[CompiledSelector] = field(default_factory=list)
+    boosts: list[tuple[CompiledSelector, float, str]] = field(default_factory=list)
     include: list[tuple[str, str]] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)
 
-    def admits(self, service: Service) -> bool:
-        if any(sel.matches(service) for sel in self.exclude):
-            return False
-        return all(sel.matches(service) for sel in self.require)
+    def excludes(self, entry: Entry) -> bool:
+        return any(sel.matches(entry) for sel in self.exclude)
 
-    def boost(self, service: Service) -> tuple[float, tuple[str, ...]]:
+    def admits(self, entry: Entry) -> bool:
+        if self.excludes(entry):
+            return False
+        return all(sel.matches(entry) for sel in self.require)
+
+    def boost(self, entry: Entry) -> tuple[float, tuple[str, ...]]:
         """Points from boosts and penalties, and the `rule:<id>` reasons for boosts."""
         points = 0.0
         reasons: list[str] = []
         for sel, by, rule_id in self.boosts:
-            if sel.matches(service):
+            if sel.matches(entry):
                 points += by
                 if by > 0 and f"rule:{rule_id}" not in reasons:
                     reasons.append(f"rule:{rule_id}")

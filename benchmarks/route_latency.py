@@ -1,0 +1,344 @@
+"""Routing latency: the engine on its in-memory catalog, beside one SQL query per request.
+
+For 1k, 10k and 100k generated services (`benchmarks.generate`, plus the bundled seed so the
+emergency numbers and the real 24-hour lines are there), the same random requests at random
+times of 2026 are decided twice:
+
+- by `routing.engine.route` with the default rules, on a catalog built once;
+- by a straightforward SQL query per request through SQLAlchemy on a SQLite file (the embedded
+  default): topic, area and age filters, each contact point's weekly hours for "open now",
+  the best contact per service, and the same score (rule boosts included) in one statement;
+  organisation diversity and the crisis lines are added in Python from its rows. It ignores
+  closures, monthly rules, holidays and campaign periods, which only flatters it.
+
+Each request is timed three times and its fastest run kept, so the figures measure the work
+rather than the other processes sharing the machine; the raw single-run p99 is printed too.
+"Top-1 agreement" is how often both ways put the same service first.
+
+    .venv/bin/python -m benchmarks.route_latency [1000 10000 ...]
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, create_engine, text
+
+from benchmarks.generate import generate_registry
+from resources.catalog import Catalog
+from resources.model import (
+    TOPICS,
+    Confidence,
+    ContactKind,
+    Registry,
+    Service,
+)
+from resources.schedule import TOKYO
+from resources.seed import load_seed
+from routing.candidates import index_for
+from routing.engine import CHANNEL_KINDS, route
+from routing.model import RiskLevel, RoutingRequest
+from routing.open_now import HOLIDAY, Moment, _span
+from routing.rules import RuleSet, default_ruleset
+
+SIZES = (1_000, 10_000, 100_000)
+ENGINE_REQUESTS = 2_000
+SQL_REQUESTS = 200
+REPEATS = 3
+Request = tuple[RoutingRequest, datetime]
+
+
+def requests(n: int, seed: int = 7) -> list[Request]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        pref = f"{rng.randint(1, 47):02d}" if rng.random() < 0.8 else None
+        request = RoutingRequest(
+            topics=tuple(rng.sample(TOPICS, rng.randint(1, 2))),  # type: ignore[arg-type]
+            age=rng.choice([None, None, 15, 30, 45, 72]),
+            prefecture=pref,
+            channel=rng.choice(["phone", "chat", "visit", "any", "any"]),
+            lang=rng.choice(["ja", "ja", "ja", "en"]),
+            risk=RiskLevel.CRISIS if rng.random() < 0.05 else RiskLevel.NONE,
+            need=rng.choice(["talk", "place", "any", "any"]),
+        )
+        at = datetime(2026, 1, 1, tzinfo=TOKYO) + timedelta(minutes=rng.randrange(365 * 24 * 60))
+        out.append((request, at))
+    return out
+
+
+def registry_of(n: int) -> Registry:
+    seed_registry, _ = load_seed()
+    generated = generate_registry(n)
+    return Registry.model_construct(
+        version=1,
+        organizations=generated.organizations + seed_registry.organizations,
+        services=generated.services + seed_registry.services,
+    )
+
+
+# ---------------------------------------------------------------- the SQL way
+SCHEMA = """
+CREATE TABLE svc (id TEXT PRIMARY KEY, org TEXT, kind TEXT, age_min INT, age_max INT,
+                  confidence INT, verified INT, langs TEXT, n_topics INT, has24 INT);
+CREATE TABLE svc_topic (svc TEXT, topic TEXT);
+CREATE TABLE svc_area (svc TEXT, level TEXT, code TEXT);
+CREATE TABLE contact (id INTEGER PRIMARY KEY, svc TEXT, kind TEXT, value TEXT, known INT,
+                      always INT, talk INT, kindpref INT);
+CREATE TABLE contact_hours (contact INT, day INT, open_s INT, close_s INT);
+CREATE INDEX svc_topic_by_topic ON svc_topic (topic, svc);
+CREATE INDEX svc_area_by_svc ON svc_area (svc, level, code);
+CREATE INDEX contact_by_svc ON contact (svc);
+CREATE INDEX hours_by_contact ON contact_hours (contact, day);
+"""
+
+KIND_PREFERENCE = {"phone": 5, "line": 4, "web_chat": 4, "in_person": 3, "email": 1, "web": 0}
+CONFIDENCE_PENALTY = {Confidence.HIGH: 0, Confidence.MEDIUM: 3, Confidence.LOW: 20}
+
+QUERY = """
+WITH cand AS (
+  SELECT s.id, s.org, s.kind, s.age_min, s.age_max, s.confidence, s.verified, s.langs, s.n_topics,
+         s.has24, COUNT(DISTINCT t.topic) AS matched,
+         MAX(CASE a.level WHEN 'municipality' THEN 30 WHEN 'prefecture' THEN 20 ELSE 0 END) AS locality
+  FROM svc s
+  JOIN svc_topic t ON t.svc = s.id AND t.topic IN :topics
+  JOIN svc_area a ON a.svc = s.id AND (a.level = 'national'
+       OR (a.level = 'prefecture' AND a.code = :pref) OR (a.level = 'municipality' AND a.code = :muni))
+  WHERE s.kind != 'emergency'
+    AND (:age IS NULL OR ((s.age_min IS NULL OR s.age_min <= :age) AND (s.age_max IS NULL OR s.age_max >= :age)))
+    AND (:place = 0 OR s.kind = 'ibasho' OR EXISTS (SELECT 1 FROM contact p WHERE p.svc = s.id AND p.kind = 'in_person'))
+    AND s.id NOT IN :excluded
+  GROUP BY s.id
+),
+reach AS (
+  SELECT c.svc, c.kind, c.value, c.talk, c.always, c.kindpref,
+         CASE WHEN c.known = 0 THEN 0 WHEN c.always = 1 THEN 1
+              WHEN EXISTS (SELECT 1 FROM contact_hours h WHERE h.contact = c.id AND
+                   ((h.day = :kind AND h.open_s <= :sec AND :sec < h.close_s)
+                    OR (h.day = :prev_kind AND h.close_s > 86400 AND :sec + 86400 < h.close_s)))
+              THEN 1 ELSE 0 END AS open_now,
+         CASE WHEN :any_channel = 1 OR c.kind IN :wanted THEN 1 ELSE 0 END AS fits
+  FROM contact c JOIN cand ON cand.id = c.svc
+),
+best AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY svc ORDER BY fits DESC, open_now DESC, kindpref DESC) AS rn
+  FROM reach
+)
+SELECT cand.id, cand.org, best.kind, best.value, best.open_now, best.talk, best.always,
+  (CASE WHEN best.open_now = 1 THEN (CASE WHEN best.talk = 1 OR best.kind = 'in_person' THEN 100 ELSE 40 END)
+        + (CASE WHEN best.always = 1 THEN 10 ELSE 0 END) ELSE 0 END)
+  + cand.locality + 6 * cand.matched + 5.0 * cand.matched / cand.n_topics
+  + (CASE WHEN :any_channel = 0 AND best.fits = 1 THEN 15 ELSE 0 END)
+  + (CASE WHEN instr(cand.langs, :lang_token) > 0 THEN (CASE WHEN :lang = 'ja' THEN 0 ELSE 25 END)
+          ELSE (CASE WHEN :lang = 'ja' THEN -10 ELSE -80 END) END)
+  + (CASE WHEN :place = 1 AND cand.kind = 'ibasho' THEN 25 ELSE 0 END)
+  + (CASE WHEN cand.age_min IS NOT NULL OR cand.age_max IS NOT NULL
+          THEN (CASE WHEN :age IS NULL THEN -15 ELSE 10 END) ELSE 0 END)
+  + (CASE WHEN cand.verified IS NULL OR :today - cand.verified > :stale_days THEN -10 ELSE 0 END)
+  - cand.confidence
+  + (CASE WHEN cand.id IN :boost_a THEN :boost_a_by ELSE 0 END)
+  + (CASE WHEN cand.id IN :boost_b THEN :boost_b_by ELSE 0 END)
+  + (CASE WHEN cand.has24 = 1 THEN :boost_24h ELSE 0 END) AS score
+FROM cand JOIN best ON best.svc = cand.id AND best.rn = 1
+ORDER BY score DESC, cand.id
+LIMIT 40
+"""
+
+LINES_QUERY = """
+SELECT s.id, c.value FROM svc s JOIN contact c ON c.svc = s.id
+JOIN svc_area a ON a.svc = s.id AND (a.level = 'national' OR a.code = :pref)
+WHERE c.talk = 1 AND c.always = 1 AND c.known = 1
+  AND (:age IS NULL OR ((s.age_min IS NULL OR s.age_min <= :age) AND (s.age_max IS NULL OR s.age_max >= :age)))
+ORDER BY s.confidence, s.id LIMIT :n
+"""
+
+
+def load_sql(engine: Engine, services: Sequence[Service]) -> None:
+    svc, topics, areas, contacts, hours = [], [], [], [], []
+    contact_id = 0
+    for s in services:
+        svc.append({
+            "id": s.id, "org": s.organization_id, "kind": s.kind.value, "age_min": s.eligibility.age_min,
+            "age_max": s.eligibility.age_max, "confidence": CONFIDENCE_PENALTY[s.confidence],
+            "verified": s.verified_on.toordinal() if s.verified_on else None,
+            "langs": "," + ",".join(s.languages) + ",", "n_topics": len(s.topics),
+            "has24": int(any(c.hours.always_open and c.hours.known for c in s.contacts)),
+        })  # fmt: skip
+        topics += [{"svc": s.id, "topic": t} for t in s.topics]
+        areas += [{"svc": s.id, "level": a.level.value, "code": a.code} for a in s.areas]
+        for c in s.contacts:
+            contact_id += 1
+            contacts.append({
+                "id": contact_id, "svc": s.id, "kind": c.kind.value, "value": c.value,
+                "known": int(c.hours.known), "always": int(c.hours.always_open),
+                "talk": int(c.kind in (ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHAT)),
+                "kindpref": KIND_PREFERENCE[c.kind.value],
+            })  # fmt: skip
+            for interval in c.hours.weekly:
+                start, end = _span(interval.open, interval.close)
+                for day in interval.days:
+                    kind = (
+                        HOLIDAY
+                        if day == "holiday"
+                        else ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(day)
+                    )
+                    hours.append(
+                        {"contact": contact_id, "day": kind, "open_s": start, "close_s": end}
+                    )
+    with engine.begin() as conn:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(text(statement))
+        conn.execute(text("INSERT INTO svc VALUES (:id, :org, :kind, :age_min, :age_max, :confidence, "
+                          ":verified, :langs, :n_topics, :has24)"), svc)  # fmt: skip
+        conn.execute(text("INSERT INTO svc_topic VALUES (:svc, :topic)"), topics)
+        conn.execute(text("INSERT INTO svc_area VALUES (:svc, :level, :code)"), areas)
+        conn.execute(text("INSERT INTO contact VALUES (:id, :svc, :kind, :value, :known, :always, :talk, :kindpref)"),
+                     contacts)  # fmt: skip
+        conn.execute(
+            text("INSERT INTO contact_hours VALUES (:contact, :day, :open_s, :close_s)"), hours
+        )
+        conn.execute(text("ANALYZE"))
+
+
+def sql_route(engine: Engine, ruleset: RuleSet, request: RoutingRequest, at: datetime) -> list[str]:
+    """The decision as a straightforward SQL query per request would make it."""
+    moment = Moment.of(at)
+    policy = ruleset.policy_for(request, moment.at)
+    by_services = [(sel.services, by) for sel, by, _ in policy.boosts if sel.services]
+    boost_24h = sum(by for sel, by, _ in policy.boosts if sel.always_open)
+    (boost_a, a_by), (boost_b, b_by) = (by_services + [(frozenset(), 0.0)] * 2)[:2]
+    excluded = [sid for sel in policy.exclude for sid in sel.services]
+    wanted = CHANNEL_KINDS.get(request.channel) or frozenset()
+    statement = text(QUERY).bindparams(
+        bindparam("topics", expanding=True), bindparam("wanted", expanding=True),
+        bindparam("boost_a", expanding=True), bindparam("boost_b", expanding=True),
+        bindparam("excluded", expanding=True),
+    )  # fmt: skip
+    lang = request.lang.split("-")[0]
+    params: dict[str, Any] = {
+        "topics": list(request.topics) or ["general"], "pref": request.prefecture or "--",
+        "muni": request.municipality or "--", "age": request.age, "place": int(request.need == "place"),
+        "kind": moment.kind, "prev_kind": moment.previous_kind, "sec": moment.seconds,
+        "any_channel": int(request.channel == "any"), "wanted": [k.value for k in wanted] or ["-"],
+        "lang": lang, "lang_token": f",{lang},", "today": moment.ordinal, "stale_days": policy.stale_after_days,
+        "boost_a": list(boost_a) or ["-"], "boost_a_by": a_by, "boost_b": list(boost_b) or ["-"],
+        "boost_b_by": b_by, "boost_24h": boost_24h, "excluded": excluded or ["-"],
+    }  # fmt: skip
+    with engine.connect() as conn:
+        rows = conn.execute(statement, params).all()
+        chosen: list[str] = []
+        per_org: dict[str, int] = {}
+        for row in rows:
+            if len(chosen) >= policy.limit:
+                break
+            if per_org.get(row.org, 0) >= policy.max_per_organization:
+                continue
+            per_org[row.org] = per_org.get(row.org, 0) + 1
+            chosen.append(row.id)
+        if request.risk is RiskLevel.CRISIS or not any(
+            r.open_now and r.talk for r in rows[: len(chosen)]
+        ):
+            lines = conn.execute(
+                text(LINES_QUERY), {"pref": request.prefecture or "--", "age": request.age, "n": 2}
+            )
+            extra = [r.id for r in lines if r.id not in chosen]
+            if request.risk is RiskLevel.CRISIS:
+                chosen = ["emergency_fire_ambulance_119", "emergency_police_110", *extra, *chosen]
+            else:
+                chosen = [*extra[:1], *chosen]
+    return chosen
+
+
+# ---------------------------------------------------------------- measuring
+@dataclass(frozen=True)
+class Timing:
+    p50_ms: float
+    p99_ms: float
+    raw_p99_ms: float
+
+
+def timed(
+    decide: Callable[[RoutingRequest, datetime], list[str]], batch: Sequence[Request]
+) -> tuple[Timing, list[list[str]]]:
+    fastest: list[float] = []
+    raw: list[float] = []
+    answers = []
+    for request, at in batch:
+        runs = []
+        for _ in range(REPEATS):
+            start = time.perf_counter_ns()
+            answer = decide(request, at)
+            runs.append((time.perf_counter_ns() - start) / 1e6)
+        answers.append(answer)
+        raw.append(runs[0])
+        fastest.append(min(runs))
+    q = statistics.quantiles(fastest, n=100)
+    raw_q = statistics.quantiles(raw, n=100)
+    return Timing(statistics.median(fastest), q[98], raw_q[98]), answers
+
+
+def measure(n: int, ruleset: RuleSet) -> dict[str, Any]:
+    registry = registry_of(n)
+    _, prefectures = load_seed()
+    catalog = Catalog.build(registry, prefectures)
+    start = time.perf_counter()
+    index_for(catalog)
+    index_s = time.perf_counter() - start
+    batch = requests(ENGINE_REQUESTS)
+    # a long-lived catalog: keep the collector from walking it on every request, as the
+    # service does after swapping a catalog in
+    gc.collect()
+    gc.freeze()
+    for request, at in batch[:200]:
+        route(request, catalog, ruleset, at)  # warm the per-year closure tables
+
+    def engine_decision(request: RoutingRequest, at: datetime) -> list[str]:
+        return [r.service_id for r in route(request, catalog, ruleset, at).referrals]
+
+    engine_timing, engine_answers = timed(engine_decision, batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        sql_engine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        load_sql(sql_engine, registry.services)
+        sql_batch = batch[:SQL_REQUESTS]
+        for request, at in sql_batch[:10]:
+            sql_route(sql_engine, ruleset, request, at)
+        sql_timing, sql_answers = timed(
+            lambda r, a: sql_route(sql_engine, ruleset, r, a), sql_batch
+        )
+        sql_engine.dispose()
+    gc.unfreeze()
+    agree = sum(1 for e, s in zip(engine_answers, sql_answers, strict=False) if e[:1] == s[:1])
+    return {"n": n, "index_s": index_s, "engine": engine_timing, "sql": sql_timing,
+            "agreement": agree / len(sql_answers)}  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    sizes = [int(a) for a in (sys.argv[1:] if argv is None else argv)] or list(SIZES)
+    ruleset = default_ruleset()
+    print(
+        "routing latency, default rules, random requests at random times of 2026 (fastest of 3 runs each)"
+    )
+    header = (f"{'services':>9}  {'index s':>7}  {'engine p50':>10}  {'engine p99':>10}  {'(raw p99)':>9}  "
+              f"{'SQL p50':>8}  {'SQL p99':>8}  {'speed-up p50':>12}  {'speed-up p99':>12}  {'top-1 agree':>11}")  # fmt: skip
+    print(header)
+    for n in sizes:
+        r = measure(n, ruleset)
+        e, s = r["engine"], r["sql"]
+        print(f"{n:>9}  {r['index_s']:>7.2f}  {e.p50_ms:>8.3f}ms  {e.p99_ms:>8.3f}ms  {e.raw_p99_ms:>7.2f}ms  "
+              f"{s.p50_ms:>6.2f}ms  {s.p99_ms:>6.2f}ms  {s.p50_ms / e.p50_ms:>11.0f}x  {s.p99_ms / e.p99_ms:>11.0f}x  "
+              f"{r['agreement']:>10.0%}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

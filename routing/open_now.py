@@ -1,0 +1,263 @@
+"""Whether a contact point is open at a moment, fast enough to ask hundreds of times a request.
+
+The opening hours are turned once into spans per kind of day (each weekday, a national
+holiday, plus the monthly days), so a question is a few comparisons. The meaning of the hours
+stays that of `resources.schedule.OpeningHours`; campaign periods, and the rare question the
+spans cannot settle alone (a stretch running past midnight), are left to it — and the tests
+check the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from resources.schedule import TOKYO, WEEKDAYS, Closure, OpeningHours, is_national_holiday
+
+DAY = 86_400
+HOLIDAY = 7
+"""The kind of day of a national holiday; 0–6 are Monday to Sunday."""
+Span = tuple[int, int]
+
+
+def _seconds(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+def _span(open_: str, close: str) -> Span:
+    """Seconds after the opening day's midnight; a close at or before the open is the next day."""
+    start, end = _seconds(open_), _seconds(close)
+    return (start, end + DAY) if end <= start else (start, end)
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """One instant, with what every table needs to know about its local day (computed once)."""
+
+    at: datetime
+    ordinal: int
+    seconds: int
+    """Seconds since the local midnight."""
+    kind: int
+    previous_kind: int
+    day_of_month: int
+    previous_day_of_month: int
+    year: int
+
+    @classmethod
+    def of(cls, at: datetime) -> Moment:
+        local = at.astimezone(TOKYO) if at.tzinfo else at.replace(tzinfo=TOKYO)
+        today = local.date()
+        yesterday = today - timedelta(days=1)
+        return cls(
+            at=local,
+            ordinal=today.toordinal(),
+            seconds=local.hour * 3600 + local.minute * 60 + local.second,
+            kind=HOLIDAY if is_national_holiday(today) else today.weekday(),
+            previous_kind=HOLIDAY if is_national_holiday(yesterday) else yesterday.weekday(),
+            day_of_month=today.day,
+            previous_day_of_month=yesterday.day,
+            year=today.year,
+        )
+
+    def midnight(self) -> datetime:
+        return datetime.combine(date.fromordinal(self.ordinal), datetime.min.time(), TOKYO)
+
+
+_closed_cache: dict[tuple[tuple[Closure, ...], int], frozenset[int]] = {}
+
+
+def _closed_days(closures: tuple[Closure, ...], year: int) -> frozenset[int]:
+    """Day ordinals the closures cover from the last day of the year before to the year's end;
+    shared by every contact point with the same closures (most have the same new-year break)."""
+    key = (closures, year)
+    days = _closed_cache.get(key)
+    if days is None:
+        first = date(year, 1, 1).toordinal() - 1
+        last = date(year, 12, 31).toordinal()
+        days = frozenset(
+            o
+            for o in range(first, last + 1)
+            if any(c.covers(date.fromordinal(o)) for c in closures)
+        )
+        if len(_closed_cache) > 4096:
+            _closed_cache.clear()
+        _closed_cache[key] = days
+    return days
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyTable:
+    hours: OpeningHours
+    never: bool
+    always: bool
+    consult: bool
+    """Campaign periods: always ask the schedule."""
+    by_kind: tuple[tuple[Span, ...], ...]
+    """Spans opening on each kind of day (Monday … Sunday, holiday), from its midnight."""
+    monthly: dict[int, tuple[Span, ...]]
+    """Extra spans opening on a day of the month."""
+    closed_on_holidays: bool
+
+    @classmethod
+    def of(cls, hours: OpeningHours) -> WeeklyTable:
+        own: list[list[Span]] = [[] for _ in range(8)]
+        for interval in hours.weekly:
+            span = _span(interval.open, interval.close)
+            for day in interval.days:
+                own[HOLIDAY if day == "holiday" else WEEKDAYS.index(day)].append(span)
+        if hours.always_open:
+            for spans in own:
+                spans.append((0, DAY))
+        if hours.closed_on_holidays:
+            own[HOLIDAY] = []
+        monthly: dict[int, list[Span]] = {}
+        for rule in hours.monthly:
+            monthly.setdefault(rule.day_of_month, []).append(_span(rule.open, rule.close))
+        return cls(
+            hours=hours,
+            never=not hours.known,
+            always=hours.known
+            and hours.always_open
+            and not hours.closures
+            and not hours.only_in_periods,
+            consult=bool(hours.periods) or hours.only_in_periods,
+            by_kind=tuple(tuple(s) for s in own),
+            monthly={d: tuple(s) for d, s in monthly.items()},
+            closed_on_holidays=hours.closed_on_holidays,
+        )
+
+    def _opening(self, kind: int, day_of_month: int) -> tuple[Span, ...]:
+        spans = self.by_kind[kind]
+        extra = self.monthly.get(day_of_month)
+        if extra and not (kind == HOLIDAY and self.closed_on_holidays):
+            return spans + extra
+        return spans
+
+    def _closed(self, m: Moment) -> tuple[bool, bool]:
+        """(closed today, closed yesterday)."""
+        if not self.hours.closures:
+            return False, False
+        days = _closed_days(self.hours.closures, m.year)
+        return m.ordinal in days, m.ordinal - 1 in days
+
+    def _today(self, m: Moment) -> list[Span] | None:
+        """Today's open spans from midnight, yesterday's late hours included; None when closed."""
+        closed_today, closed_yesterday = self._closed(m)
+        if closed_today:
+            return None
+        spans = list(self._opening(m.kind, m.day_of_month))
+        if not closed_yesterday:
+            spans += [
+                (s - DAY, e - DAY)
+                for s, e in self._opening(m.previous_kind, m.previous_day_of_month)
+                if e > DAY
+            ]
+        return _merged(spans)
+
+    def is_open(self, m: Moment) -> bool:
+        if self.never:
+            return False
+        if self.always:
+            return True
+        if self.consult:
+            return self.hours.is_open(m.at)
+        closed_today, closed_yesterday = self._closed(m)
+        if closed_today:
+            return False
+        s = m.seconds
+        for start, end in self._opening(m.kind, m.day_of_month):
+            if start <= s < end:
+                return True
+        if closed_yesterday:
+            return False
+        return any(
+            end - DAY > s for _, end in self._opening(m.previous_kind, m.previous_day_of_month)
+        )
+
+    def _spans_on(self, ordinal: int) -> tuple[Span, ...] | None:
+        """Spans opening on a later day (its own, not the day before's); None when closed."""
+        day = date.fromordinal(ordinal)
+        if self.hours.closures and ordinal in _closed_days(self.hours.closures, day.year):
+            return None
+        kind = HOLIDAY if is_national_holiday(day) else day.weekday()
+        return self._opening(kind, day.day)
+
+    def closes_at(self, m: Moment) -> datetime | None:
+        """When the stretch open at the moment ends (None: closed, always open, or unknown)."""
+        if self.never or self.always:
+            return None
+        if self.consult:
+            return self.hours.closes_at(m.at)
+        s = m.seconds
+        stretch = next(((a, e) for a, e in self._today(m) or () if a <= s < e), None)
+        if stretch is None:
+            return None
+        end = stretch[1]
+        # follow the stretch over midnights while the next day's hours join on; a week is
+        # enough for any real line, and a longer one is the schedule's to tell
+        for ahead in range(1, 8):
+            if end < ahead * DAY:
+                return m.midnight() + timedelta(seconds=end)
+            spans = self._spans_on(m.ordinal + ahead)
+            if spans is None:
+                return m.midnight() + timedelta(seconds=ahead * DAY)  # cut by a closure
+            base = ahead * DAY
+            for a, e in sorted(spans):
+                if base + a <= end:
+                    end = max(end, base + e)
+        return self.hours.closes_at(m.at)
+
+    def next_open(self, m: Moment) -> datetime | None:
+        """The next moment it opens (the moment itself when open; None: never or unknown)."""
+        if self.never:
+            return None
+        if self.always:
+            return m.at
+        if self.consult:
+            return self.hours.next_open(m.at)
+        spans = self._today(m)
+        s = m.seconds
+        if spans is not None:
+            if any(start <= s < end for start, end in spans):
+                return m.at
+            later = [start for start, _ in spans if s < start < DAY]
+            if later:
+                return m.midnight() + timedelta(seconds=min(later))
+        for ahead in range(1, 15):
+            starts = [a for a, _ in self._spans_on(m.ordinal + ahead) or ()]
+            if starts:
+                return m.midnight() + timedelta(seconds=ahead * DAY + min(starts))
+        return self.hours.next_open(m.at)
+
+
+class Tables:
+    """One table per distinct opening hours (many contact points share the same hours)."""
+
+    def __init__(self) -> None:
+        self._by_hours: dict[tuple[object, ...], WeeklyTable] = {}
+
+    def of(self, hours: OpeningHours) -> WeeklyTable:
+        # plain tuples: comparing nested pydantic models on every lookup is far slower
+        key = (
+            hours.known, hours.always_open, hours.only_in_periods, hours.closed_on_holidays,
+            tuple((i.days, i.open, i.close) for i in hours.weekly),
+            tuple((r.day_of_month, r.open, r.close) for r in hours.monthly),
+            tuple((p.start, p.end) for p in hours.periods),
+            tuple((c.start, c.end) for c in hours.closures),
+        )  # fmt: skip
+        table = self._by_hours.get(key)
+        if table is None:
+            table = self._by_hours[key] = WeeklyTable.of(hours)
+        return table
