@@ -18,8 +18,10 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import degraded
 from bot.conversation import Context, step
 from bot.flow import Flow, load_flow
+from bot.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.messages import Inbound, Outbound, Referrals
 from bot.metrics import Metrics
 from bot.session_model import Session
@@ -61,6 +63,8 @@ class Runtime:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(settings.tz))
         self.flow = flow or load_flow()
         self.metrics = Metrics()
+        self.inbox: Inbox = MemoryInbox(metrics=self.metrics)
+        """Where the webhooks put events: inline here, or Redis Streams for `tsunagari worker`."""
         self.engine: AsyncEngine | None = None
         self.loaded = True
         """False while the registry could not be loaded from the database."""
@@ -81,7 +85,12 @@ class Runtime:
         else:
             sessions = MemorySessionStore(settings.session_ttl)
         empty = Catalog.build(Registry(), (), version="empty")
-        return cls(settings, CatalogHolder(empty), default_ruleset(), sessions)
+        runtime = cls(settings, CatalogHolder(empty), default_ruleset(), sessions)
+        if settings.redis_url:
+            runtime.inbox = RedisInbox.from_url(
+                settings.redis_url, settings.redis_prefix, metrics=runtime.metrics
+            )
+        return runtime
 
     @classmethod
     async def create(cls, settings: Settings) -> Runtime:
@@ -170,6 +179,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.changes.close()
+        await self.inbox.close()
         await self.sessions.close()
         if self.engine is not None:
             await self.engine.dispose()
@@ -194,12 +204,22 @@ class Runtime:
         if lock is None:
             lock = self._locks[person] = asyncio.Lock()
         async with lock:
-            session = await self.sessions.load(person) or Session()
+            try:
+                session = await degraded.bounded(self.sessions.load(person)) or Session()
+            except degraded.STORE_ERRORS as exc:
+                # The session store is down or hung: answer from memory, keep nothing.
+                log.warning("turn.degraded", channel=channel, error=type(exc).__name__)
+                self.metrics.degraded.labels(channel=channel).inc()
+                return degraded.answer(inbound, self.context())
             new, outbound = step(session, inbound, self.context())
-            if new is None:
-                await self.forget_person(person)
-            else:
-                await self.sessions.save(person, new)
+            try:
+                if new is None:
+                    await degraded.bounded(self.forget_person(person))
+                else:
+                    await degraded.bounded(self.sessions.save(person, new))
+            except degraded.STORE_ERRORS as exc:
+                # The answer is still right for this turn; the next one may start afresh.
+                log.warning("turn.session_not_saved", channel=channel, error=type(exc).__name__)
         self._count(channel, session, new, outbound)
         return outbound
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     telegram_api_base: str = "https://api.telegram.org"
 
     public_url: str | None = None
+    worker_lease_seconds: float = Field(default=10.0, gt=0)
+    """How long an inbox partition stays with a worker that stopped renewing its lease (died):
+    the longest an event of a dead worker waits for another to take it over."""
 
     @property
     def line_enabled(self) -> bool:

@@ -38,11 +38,46 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 
 def worker() -> None:
-    print(
-        "tsunagari worker: in embedded mode (no TSUNAGARI_REDIS_URL) `serve` handles every "
-        "message inline, so there is nothing for a worker to do.",
-        file=sys.stderr,
-    )
+    """Consume the Redis inbox until SIGTERM/SIGINT (then finish or hand back what is in hand)."""
+    settings = load_settings()
+    if not settings.redis_url:
+        print(
+            "tsunagari worker: in embedded mode (no TSUNAGARI_REDIS_URL) `serve` handles every "
+            "message inline, so there is nothing for a worker to do.",
+            file=sys.stderr,
+        )
+        return
+    asyncio.run(_worker(settings))
+
+
+async def _worker(settings: Settings) -> None:
+    import redis.asyncio as aioredis
+
+    from bot.inbox import RedisInbox
+    from bot.worker import InboxWorker, run_worker
+
+    runtime = await Runtime.create(settings)
+    inbox = runtime.inbox
+    assert isinstance(inbox, RedisInbox)  # redis_url is set
+    closers = []
+    if settings.line_enabled:
+        from bot.handlers.line import LineFrontDoor
+
+        door = LineFrontDoor(runtime, settings, inbox=inbox)
+        await door.open(aioredis.Redis.from_url(settings.redis_url or ""))
+        closers.append(door.close)
+    if settings.telegram_bot_token:
+        from bot.handlers.telegram import TelegramWebhook
+
+        telegram = TelegramWebhook(runtime, settings, inbox=inbox)
+        await telegram.start()
+        closers.append(telegram.close)
+    try:
+        await run_worker(inbox, InboxWorker(inbox, lease_seconds=settings.worker_lease_seconds))
+    finally:
+        for close in closers:
+            await close()
+        await runtime.close()
 
 
 def chat() -> None:

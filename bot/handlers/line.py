@@ -1,20 +1,22 @@
 """The LINE front door: `POST /webhooks/line` in, the core's answer out as LINE messages.
 
 The signature is checked over the raw body before anything else (wrong or missing: 401 and
-nothing happens). Events are recognised by `webhookEventId` on arrival, so a redelivery is
-answered once, and handled after the 200 in a background task, in order for each person.
+nothing happens). Events go into the inbox (bot/inbox.py), which recognises them by
+`webhookEventId` on arrival, so a redelivery is answered once; the 200 goes back as soon as they
+are taken in, and they are processed inline or by `tsunagari worker`, in order for each person.
+A second attempt at an event (after a crash or a failed send) resends what the first rendered,
+under the same retry keys, so the person gets the answer once. With Redis down, the event is
+answered here from memory (bot/degraded.py).
 Message text and raw user ids are never logged: logs name events by their id and people by a
 keyed hash.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -54,7 +56,10 @@ from bot.handlers.line_render import (
     render_choices,
 )
 from bot.handlers.line_send import LineMessenger, ProfileLanguages
+from bot.inbox import Inbox, InboxEvent, InboxFull, InboxUnavailable, MemoryInbox, Work
 from bot.messages import Choices, Inbound, Outbound
+from bot.ratelimit import CALM
+from bot.sessions import person_key
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -120,9 +125,11 @@ class _Services:
         )
         self.messenger = LineMessenger(self.api)
         # Kept no longer than a session, so "forget me" leaves nothing behind for long.
-        self.languages = ProfileLanguages(
-            self.api, self.memo, settings.secret, ttl=min(24 * 3600, settings.session_ttl)
-        )
+        ttl = min(24 * 3600, settings.session_ttl)
+        self.languages = ProfileLanguages(self.api, self.memo, settings.secret, ttl=ttl)
+        # While Redis is down: what this process alone can remember.
+        self.local_memo: Memo = MemoryMemo()
+        self.local_languages = ProfileLanguages(self.api, self.local_memo, settings.secret, ttl=ttl)
 
     async def close(self) -> None:
         await self.client.close()
@@ -133,16 +140,20 @@ class _Services:
 class LineFrontDoor:
     """The webhook, the background work it starts, and their lifetime."""
 
-    def __init__(self, runtime: LineRuntime, settings: Settings | None = None) -> None:
+    def __init__(
+        self, runtime: LineRuntime, settings: Settings | None = None, *, inbox: Inbox | None = None
+    ) -> None:
         self.runtime = runtime
         self.settings = settings or runtime.settings
         if not self.settings.line_channel_secret or not self.settings.line_channel_access_token:
             raise ValueError("LINE needs TSUNAGARI_LINE_CHANNEL_SECRET and _ACCESS_TOKEN")
         self.parser = WebhookParser(self.settings.line_channel_secret)
         self.services: _Services | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        # One person's events in arrival order; a lock lives while someone holds or awaits it.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._given_inbox: Inbox | None = inbox or getattr(runtime, "inbox", None)
+        self.inbox: Inbox | None = None
+        # Answers from memory when the inbox cannot take an event in (Redis down).
+        self.local = MemoryInbox(seen=MemoryDeduplicator())
+        self.local.register(CHANNEL, self.process_degraded)
         self.router = APIRouter(lifespan=self.lifespan)
         self.router.add_api_route(
             "/webhooks/line",
@@ -160,24 +171,30 @@ class LineFrontDoor:
         redis = (
             aioredis.Redis.from_url(self.settings.redis_url) if self.settings.redis_url else None
         )
-        self.services = _Services(self.settings, redis)
+        await self.open(redis)
         try:
             yield
         finally:
-            await self.drain(SHUTDOWN_GRACE)
-            services, self.services = self.services, None
+            await self.close()
+
+    async def open(self, redis: aioredis.Redis | None = None) -> None:
+        """Make the API client (inside the running loop) and take the LINE events of the inbox:
+        the runtime's, or else one of our own that processes inline."""
+        self.services = services = _Services(self.settings, redis)
+        self.inbox = self._given_inbox or MemoryInbox(seen=services.seen)
+        self.inbox.register(CHANNEL, self.process)
+
+    async def close(self) -> None:
+        await self.drain(SHUTDOWN_GRACE)
+        services, self.services = self.services, None
+        if services is not None:
             await services.close()
 
     async def drain(self, grace: float | None = None) -> None:
-        """Wait for the events already taken in; past `grace` seconds, cancel what is left."""
-        while self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-            if pending:
-                log.warning("line.shutdown_cancelled", events=len(pending))
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                return
+        """Wait for the events taken in here; past `grace` seconds, cancel what is left."""
+        if self.inbox is not None:
+            await self.inbox.drain(grace)
+        await self.local.drain(grace)
 
     # ------------------------------------------------------------ the webhook
     async def webhook(self, request: Request) -> Response:
@@ -205,67 +222,85 @@ class LineFrontDoor:
         except (ValueError, KeyError, TypeError, AttributeError):
             log.info("line.body_malformed")
             return _status(400)
-        services = self.services
-        if services is None:
+        raw_events = json.loads(text).get("events", [])
+        if self.services is None or self.inbox is None:
             # Not started (or shutting down): LINE redelivers what we do not acknowledge.
             return _status(503)
-        fresh: list[Event] = []
-        for event in events:
+        taken: list[InboxEvent] = []
+        for event, raw in zip(events, raw_events, strict=False):
+            user_id = _person(event)
             event_id = getattr(event, "webhook_event_id", None)
-            if event_id and not await services.seen.first_time(event_id):
-                log.info("line.event_repeated", event_id=event_id)
+            if user_id is None or not event_id:
                 continue
-            fresh.append(event)
-        if fresh:
-            task = asyncio.create_task(self._work(fresh))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            person = person_key(self.settings.secret, CHANNEL, user_id)
+            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+            taken.append(InboxEvent(CHANNEL, event_id, person, payload))
+        try:
+            await self.inbox.put(taken)
+        except InboxFull:
+            return _status(503)
+        except InboxUnavailable:
+            # Redis is down: answer here, from memory, rather than leave the person waiting.
+            await self.local.put(taken)
         return Response(content=b"{}", media_type="application/json")
 
     # ------------------------------------------------------------ the work
-    async def _work(self, events: Sequence[Event]) -> None:
-        for event in events:
-            user_id = _person(event)
-            if user_id is None:
-                continue
-            lock = self._locks.get(user_id)
-            if lock is None:
-                lock = self._locks[user_id] = asyncio.Lock()
-            try:
-                async with lock:
-                    await self._event(event, user_id)
-            except Exception as exc:
-                # The type only: an exception's text may quote what the person wrote.
-                log.error(
-                    "line.event_failed", event_id=event.webhook_event_id, error=type(exc).__name__
-                )
+    async def process(self, work: Work) -> None:
+        """One event from the inbox; raises when the answer could not be delivered (the inbox
+        tries again, and the journal makes the next attempt resend, not recompute)."""
+        await self._process(work, degraded=False)
 
-    async def _event(self, event: Event, user_id: str) -> None:
+    async def process_degraded(self, work: Work) -> None:
+        await self._process(work, degraded=True)
+
+    async def _process(self, work: Work, *, degraded: bool) -> None:
+        event = Event.from_dict(json.loads(work.event.payload))
+        user_id = _person(event)
+        if user_id is None:
+            return
+        if not await self._event(event, user_id, work, degraded=degraded):
+            raise DeliveryFailed(work.event.key)
+
+    async def _event(self, event: Event, user_id: str, work: Work, *, degraded: bool) -> bool:
+        """True once the answer (if any) is with LINE."""
         services = self.services
         if services is None:
-            return
+            raise DeliveryFailed("the LINE client is closed")
+        memo = services.local_memo if degraded else services.memo
+        languages = services.local_languages if degraded else services.languages
         person = self.person_hash(user_id)
+        reply_token: str | None = getattr(event, "reply_token", None)
+
+        async def deliver(messages: list[LineMessage]) -> bool:
+            return await services.messenger.send(
+                user_id, reply_token, messages, key=work.event.event_id, journal=work.journal
+            )
+
+        rendered = await work.journal.get("messages")
+        if rendered is not None:
+            # An earlier attempt rendered the answer: send that, never a second turn.
+            return await deliver(json.loads(rendered))
         if isinstance(event, UnfollowEvent):
             await self.runtime.forget(CHANNEL, user_id)
-            await services.languages.forget(user_id)
+            await languages.forget(user_id)
             log.info("line.forgotten", person=person)
-            return
+            return True
         inbound = _inbound(event)
         if inbound is None:
-            return
-        reply_token: str | None = getattr(event, "reply_token", None)
+            return True
+        lang = await languages.language(user_id)
+        if work.calm:
+            # Over the rate limit: one calm message, no routing work.
+            calm = CALM["ja" if (lang or "ja").startswith("ja") else "en"]
+            return await self._send(work, deliver, [{"type": "text", "text": calm}])
         page = ChoicePage.parse(inbound.payload) if inbound.kind == "choice" else None
         if page is not None:
-            stored = await services.memo.get(f"choices:{page.digest}")
+            stored = await memo.get(f"choices:{page.digest}")
             if stored is not None:
                 choices = choices_from_json(json.loads(stored))
-                await services.messenger.send(
-                    user_id, reply_token, [render_choices(choices, page.start)]
-                )
-                return
+                return await self._send(work, deliver, [render_choices(choices, page.start)])
             # The list was forgotten (restart): the core repeats its question with buttons.
             inbound = Inbound(kind="unsupported")
-        lang = await services.languages.language(user_id)
         inbound = replace(inbound, lang=lang)
         try:
             outbound = await self.runtime.handle(CHANNEL, user_id, inbound)
@@ -277,13 +312,10 @@ class LineFrontDoor:
                 error=type(exc).__name__,
             )
             fallback = _FALLBACK["ja" if (lang or "ja").startswith("ja") else "en"]
-            await services.messenger.send(
-                user_id, reply_token, [{"type": "text", "text": fallback}]
-            )
-            return
-        await self._remember_pages(services.memo, outbound)
+            return await self._send(work, deliver, [{"type": "text", "text": fallback}])
+        await self._remember_pages(memo, outbound)
         messages: list[LineMessage] = render(outbound, now=self.runtime.clock())
-        sent = await services.messenger.send(user_id, reply_token, messages)
+        sent = await self._send(work, deliver, messages)
         log.info(
             "line.answered",
             event_id=event.webhook_event_id,
@@ -291,7 +323,19 @@ class LineFrontDoor:
             inbound=inbound.kind,
             messages=len(messages),
             delivered=sent,
+            degraded=degraded,
         )
+        return sent
+
+    @staticmethod
+    async def _send(
+        work: Work,
+        deliver: Callable[[list[LineMessage]], Awaitable[bool]],
+        messages: list[LineMessage],
+    ) -> bool:
+        # Written down before the first send: a second attempt resends exactly this.
+        await work.journal.set("messages", json.dumps(messages, ensure_ascii=False))
+        return await deliver(messages)
 
     @staticmethod
     async def _remember_pages(memo: Memo, outbound: Sequence[Outbound]) -> None:
@@ -302,6 +346,10 @@ class LineFrontDoor:
 
     def person_hash(self, user_id: str) -> str:
         return hmac.new(self.settings.secret, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class DeliveryFailed(Exception):
+    """LINE did not take the answer after every retry: the inbox tries the event again."""
 
 
 def _status(code: int) -> Response:

@@ -4,6 +4,11 @@ A turn goes out as a reply while the reply token is good; when LINE refuses it (
 it goes as a push carrying an `X-Line-Retry-Key`, the same key on every retry, so a retry never
 doubles a message (409 means LINE already has it). 429 and 5xx are retried with a bounded,
 jittered backoff.
+
+Given the event's id and its journal (bot/inbox.py), a second attempt at the same event (after a
+crash, or when every retry failed) continues the first: batches already sent are skipped, push
+retry keys are derived from the event id, and a reply token refused just after an attempt of
+ours that ended without an answer counts as used by that attempt (LINE took the reply).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,10 +35,15 @@ from linebot.v3.messaging.exceptions import ApiException
 
 from bot.handlers.line_memo import Memo
 from bot.handlers.line_render import LineMessage, batches, plain_text
+from bot.inbox import Journal
 
 log = structlog.get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+REPLY_TOKEN_FRESH = 50.0
+"""Seconds a reply token surely stays good (LINE: about a minute): a refusal within them after
+an attempt of ours that got no answer means that attempt used it."""
 
 
 def retryable(status: int | None) -> bool:
@@ -68,36 +80,71 @@ class LineMessenger:
         self._sleep = sleep
 
     async def send(
-        self, user_id: str, reply_token: str | None, messages: list[LineMessage]
+        self,
+        user_id: str,
+        reply_token: str | None,
+        messages: list[LineMessage],
+        *,
+        key: str | None = None,
+        journal: Journal | None = None,
     ) -> bool:
-        """True when every message reached LINE (as reply or push)."""
+        """True when every message reached LINE (as reply or push). `key` (the event id) and
+        `journal` make a second attempt at the same event continue the first."""
         delivered = True
         for i, group in enumerate(batches(messages)):
-            status = await self._reply(reply_token, group) if i == 0 and reply_token else None
+            if journal is not None and await journal.get(f"sent:{i}"):
+                continue
+            status = None
+            if i == 0 and reply_token:
+                status = await self._reply(reply_token, group, journal)
             if status != 200:
-                status = await self._push(user_id, group)
+                status = await self._push(user_id, group, _retry_key(key, i, "push"))
             if status == 400:
                 # LINE refused the content itself: the words and numbers still go, as plain text.
                 log.warning("line.rich_message_refused", messages=len(group))
-                status = await self._push(user_id, [plain_text(group)])
+                status = await self._push(user_id, [plain_text(group)], _retry_key(key, i, "plain"))
+            if status == 200 and journal is not None:
+                await journal.set(f"sent:{i}", "1")
             delivered = delivered and status == 200
         return delivered
 
-    async def _reply(self, reply_token: str, messages: list[LineMessage]) -> int | None:
+    async def _reply(
+        self, reply_token: str, messages: list[LineMessage], journal: Journal | None
+    ) -> int | None:
         request = ReplyMessageRequest(
             reply_token=reply_token, messages=[Message.from_dict(m) for m in messages]
         )
-        return await self._with_retries("reply", lambda: self._api.reply_message(request))
+        unanswered_since: float | None = None
+        if journal is not None:
+            earlier = await journal.get("reply_tried")
+            if earlier == "refused":
+                return None  # LINE said no to this token before: push instead
+            unanswered_since = float(earlier) if earlier else None
+            await journal.set("reply_tried", repr(unanswered_since or time.time()))
+        status = await self._with_retries(
+            "reply", lambda: self._api.reply_message(request), unanswered_since
+        )
+        if journal is not None and status is not None and status != 200 and not retryable(status):
+            await journal.set("reply_tried", "refused")
+        return status
 
-    async def _push(self, user_id: str, messages: list[LineMessage]) -> int | None:
+    async def _push(
+        self, user_id: str, messages: list[LineMessage], retry_key: str | None = None
+    ) -> int | None:
         request = PushMessageRequest(to=user_id, messages=[Message.from_dict(m) for m in messages])
-        retry_key = str(uuid.uuid4())
+        key = retry_key or str(uuid.uuid4())
         return await self._with_retries(
-            "push", lambda: self._api.push_message(request, x_line_retry_key=retry_key)
+            "push", lambda: self._api.push_message(request, x_line_retry_key=key)
         )
 
-    async def _with_retries(self, what: str, call: Callable[[], Awaitable[Any]]) -> int | None:
-        """200 when LINE took the call; else the last status it answered (None: no answer)."""
+    async def _with_retries(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[Any]],
+        unanswered_since: float | None = None,
+    ) -> int | None:
+        """200 when LINE took the call; else the last status it answered (None: no answer).
+        `unanswered_since`: when an earlier attempt at this reply ended without an answer."""
         status: int | None = None
         for attempt in range(self._attempts):
             wait: float | None = None
@@ -110,15 +157,27 @@ class LineMessenger:
                 if what == "push" and status == 409:
                     # This retry key was accepted before: the messages are already out.
                     return 200
+                if (
+                    what == "reply"
+                    and unanswered_since is not None
+                    and time.time() - unanswered_since < REPLY_TOKEN_FRESH
+                    and _token_refused(exc)
+                ):
+                    # Our earlier attempt used the token (it was too fresh to expire): LINE
+                    # has the reply, and pushing it again would say it twice.
+                    log.info("line.reply_already_taken")
+                    return 200
                 if not retryable(status):
                     log.info("line.send_refused", call=what, status=status)
                     return status
                 log.info("line.send_retry", call=what, status=status, attempt=attempt + 1)
                 wait = _retry_after(exc)
+                unanswered_since = unanswered_since or time.time()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info(
                     "line.send_retry", call=what, error=type(exc).__name__, attempt=attempt + 1
                 )
+                unanswered_since = unanswered_since or time.time()
             if attempt + 1 < self._attempts:
                 await self._sleep(self._delay(attempt, wait))
         log.warning("line.send_gave_up", call=what, attempts=self._attempts)
@@ -129,6 +188,25 @@ class LineMessenger:
             return min(self._max_delay, max(0.0, retry_after))
         ceiling = min(self._max_delay, self._base_delay * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _retry_key(key: str | None, batch: int, form: str) -> str | None:
+    """The same X-Line-Retry-Key on every attempt at one event's batch, in every process."""
+    if key is None:
+        return None
+    # A version-4 UUID (LINE takes any UUID) whose bits come from a hash, not from chance.
+    digest = hashlib.sha256(f"{key}:{batch}:{form}".encode()).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def _token_refused(exc: ApiException) -> bool:
+    if exc.status != 400:
+        return False
+    try:
+        message = json.loads(exc.body or "{}").get("message", "")
+    except (ValueError, AttributeError):
+        return False
+    return "reply token" in str(message).lower()
 
 
 class ProfileLanguages:

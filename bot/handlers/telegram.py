@@ -42,7 +42,10 @@ from pydantic import ValidationError
 from bot.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.handlers.telegram_delivery import PoliteDelivery
 from bot.handlers.telegram_render import FALLBACK, render
+from bot.inbox import Inbox, InboxEvent, InboxFull, InboxUnavailable, MemoryInbox, Work
 from bot.messages import Inbound, Outbound
+from bot.ratelimit import CALM
+from bot.sessions import person_key
 from bot.settings import Settings
 
 CHANNEL = "telegram"
@@ -352,10 +355,17 @@ class TelegramWebhook:
         *,
         dedup: Deduplicator | None = None,
         delivery: PoliteDelivery | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self._given_dedup = dedup
+        # Updates go through the inbox (bot/inbox.py): the runtime's, else one of our own.
+        self._given_inbox: Inbox | None = inbox or getattr(runtime, "inbox", None)
+        self.inbox: Inbox | None = None
+        # While the inbox cannot take an update in (Redis down): handled here, in memory.
+        self.local = MemoryInbox(seen=MemoryDeduplicator())
+        self.local.register(CHANNEL, self.process)
         self._delivery = delivery
         self.dedup: Deduplicator | None = None
         self.bot: Bot | None = None
@@ -366,6 +376,8 @@ class TelegramWebhook:
     async def start(self) -> None:
         self.bot = make_bot(self.settings, delivery=self._delivery)
         self.dedup = self._given_dedup or self._make_dedup()
+        self.inbox = self._given_inbox or MemoryInbox(seen=self.dedup)
+        self.inbox.register(CHANNEL, self.process)
         if self.settings.public_url and self.settings.telegram_webhook_secret:
             # In the background: a slow or unreachable Telegram must not hold up the service.
             self._track(asyncio.create_task(self._register(self.settings.public_url)))
@@ -391,6 +403,9 @@ class TelegramWebhook:
 
     async def close(self, *, grace: float = 10.0) -> None:
         """Let turns under way finish (bounded), then close the HTTP session."""
+        for inbox in (self.inbox, self.local):
+            if inbox is not None:
+                await inbox.drain(grace)
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:
@@ -402,12 +417,15 @@ class TelegramWebhook:
 
     async def idle(self) -> None:
         """Wait until every accepted update has been handled (for an orderly stop)."""
+        for inbox in (self.inbox, self.local):
+            if inbox is not None:
+                await inbox.drain()
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
     async def accept(self, request: Request) -> Response:
         secret = self.settings.telegram_webhook_secret
-        if not secret or self.bot is None or self.dedup is None:
+        if not secret or self.bot is None or self.inbox is None:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
@@ -421,12 +439,35 @@ class TelegramWebhook:
             update = Update.model_validate(data, context={"bot": self.bot})
         except (ValueError, ValidationError):
             return JSONResponse({"detail": "not a Telegram update"}, status_code=400)
-        if await self.dedup.first_time(f"telegram:{self.bot.id}:{update.update_id}"):
-            self._track(asyncio.create_task(self._handle(update)))
-        else:
-            log.info("telegram.update_repeated", update_id=update.update_id)
+        chat = _chat_of(update)
+        person = person_key(self.settings.secret, CHANNEL, str(chat if chat is not None else 0))
+        event = InboxEvent(CHANNEL, f"{self.bot.id}:{update.update_id}", person, body.decode())
+        try:
+            if not await self.inbox.put([event]):
+                log.info("telegram.update_repeated", update_id=update.update_id)
+        except InboxFull:
+            return JSONResponse({"detail": "busy, send again later"}, status_code=503)
+        except InboxUnavailable:
+            await self.local.put([event])
         # An empty JSON object: an empty body would make Telegram send the update again.
         return JSONResponse({})
+
+    async def process(self, work: Work) -> None:
+        """One update from the inbox. Telegram has no idempotency keys: a turn cut short by a
+        crash is done again (a person may see an answer twice, never none)."""
+        if self.bot is None:
+            raise RuntimeError("the Telegram bot is closed")
+        update = Update.model_validate(json.loads(work.event.payload), context={"bot": self.bot})
+        chat = _chat_of(update)
+        if work.calm:
+            if chat is not None:
+                user = update.message.from_user if update.message else None
+                if update.callback_query is not None:
+                    user = update.callback_query.from_user
+                lang = language_of(user) or "ja"
+                await self.bot.send_message(chat_id=chat, text=CALM[lang])
+            return
+        await self._handle(update)
 
     async def _handle(self, update: Update) -> None:
         assert self.bot is not None

@@ -1,0 +1,508 @@
+"""The inbox: platform events taken in by the webhooks, handed to a worker, answered once.
+
+A webhook turns each platform event into an `InboxEvent` and `put`s it; the 2xx goes back as
+soon as `put` returns. Duplicates (the same platform event id, redelivered or retried) are
+recognised on arrival and dropped. Events of one person are processed in arrival order.
+
+- `MemoryInbox` (embedded mode) processes inline, in background tasks of this process.
+- `RedisInbox` appends to Redis Streams, partitioned by the person's keyed hash; `tsunagari
+  worker` processes (bot/worker.py) own partitions by lease, read them with a consumer group,
+  acknowledge after the reply is sent, and claim what a dead worker left unacknowledged.
+
+A processor that runs an event twice (after a crash or a failed send) finds in the event's
+`Journal` what the first attempt did, so it continues rather than repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+import structlog
+
+from bot.dedup import Deduplicator, MemoryDeduplicator
+from bot.metrics import Metrics
+from bot.ratelimit import MemoryRateLimiter, RateLimiter, Verdict
+
+log = structlog.get_logger(__name__)
+
+PARTITIONS = 16
+"""Streams per deployment: a person's events all go to one, so one worker at a time owns them.
+Every process of a deployment must agree on it."""
+GROUP = "workers"
+SEEN_TTL = 24 * 3600
+"""LINE and Telegram redeliver within hours; a day covers every documented retry window."""
+JOURNAL_TTL = 24 * 3600
+MAX_ATTEMPTS = 5
+"""Attempts at one event before it goes to the dead letters (a failing event must not block
+the person's later messages for ever)."""
+REDIS_TIMEOUT = 1.0
+"""Seconds a webhook waits on Redis before it answers in degraded mode instead."""
+
+
+class InboxUnavailable(Exception):
+    """The inbox could not take the event in (Redis down or too slow)."""
+
+
+class InboxFull(Exception):
+    """The queue is at its bound: answer 503 and let the platform redeliver later."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    """One platform event, as queued. `payload` is the platform's own JSON for the event and
+    holds the raw user id the reply needs: it lives only inside the queue, never in a key or a
+    log. `person` is the keyed hash (bot.sessions.person_key) that orders and partitions."""
+
+    channel: str
+    event_id: str
+    person: str
+    payload: str
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def key(self) -> str:
+        """The event's name in keys and logs: a hash, as the id may embed a platform id."""
+        return hashlib.sha256(f"{self.channel}:{self.event_id}".encode()).hexdigest()[:32]
+
+    def to_fields(self) -> dict[str, str]:
+        return {
+            "c": self.channel,
+            "id": self.event_id,
+            "p": self.person,
+            "e": self.payload,
+            "t": repr(self.received_at),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[Any, Any]) -> InboxEvent:
+        def get(name: str) -> str:
+            value = fields.get(name.encode(), fields.get(name, b""))
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        return cls(get("c"), get("id"), get("p"), get("e"), float(get("t") or 0.0))
+
+
+class Journal(Protocol):
+    """What earlier attempts at one event did (messages rendered, batches sent)."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def set(self, name: str, value: str) -> None: ...
+
+
+class MemoryJournal:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    async def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+
+class RedisJournal:
+    """A hash per event under the deployment's prefix, kept a day at most."""
+
+    def __init__(self, client: aioredis.Redis, key: str) -> None:
+        self._client = client
+        self._key = key
+
+    async def get(self, name: str) -> str | None:
+        value = await self._client.hget(self._key, name)
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    async def set(self, name: str, value: str) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key, name, value)
+            pipe.expire(self._key, JOURNAL_TTL)
+            await pipe.execute()
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """An event to process now. `calm`: the person is over the rate limit, so the processor
+    sends one calm message and does no routing work."""
+
+    event: InboxEvent
+    journal: Journal
+    attempt: int = 1
+    calm: bool = False
+
+
+Processor = Callable[[Work], Awaitable[None]]
+
+
+class Inbox(Protocol):
+    metrics: Metrics
+
+    def register(self, channel: str, processor: Processor) -> None:
+        """The channel's processor (the worker side; the webhook side only puts)."""
+
+    async def put(self, events: Sequence[InboxEvent]) -> int:
+        """Take the events in; returns how many were new. Raises InboxUnavailable or InboxFull."""
+        ...
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Wait for the events in hand in this process (bounded by `grace` seconds)."""
+
+    async def depth(self) -> int:
+        """Events taken in and not yet answered."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+async def gate(limiter: RateLimiter, event: InboxEvent, journal: Journal) -> Verdict:
+    """The rate limit's verdict for an event, decided once: a retry keeps the first one."""
+    decided = await journal.get("limit")
+    if decided in ("ok", "calm", "quiet"):
+        return decided  # type: ignore[return-value]
+    verdict = await limiter.check(event.person)
+    await journal.set("limit", verdict)
+    return verdict
+
+
+async def run_with_retries(
+    event: InboxEvent,
+    processor: Processor,
+    journal: Journal,
+    limiter: RateLimiter,
+    metrics: Metrics,
+    *,
+    first_attempt: int = 1,
+    max_attempts: int = MAX_ATTEMPTS,
+    still_mine: Callable[[], bool] = lambda: True,
+    retry_forever: tuple[type[BaseException], ...] = (),
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> bool:
+    """Process one event until it succeeds (True) or has failed `max_attempts` times (False:
+    the caller dead-letters it). Errors in `retry_forever` (Redis gone) are not the event's
+    fault and are retried while the event is still ours."""
+    attempt = first_attempt
+    outages = 0
+    while still_mine():
+        try:
+            verdict = await gate(limiter, event, journal)
+            if verdict == "quiet":
+                metrics.rate_limited.labels(channel=event.channel).inc()
+                return True
+            if verdict == "calm":
+                metrics.rate_limited.labels(channel=event.channel).inc()
+            await processor(Work(event, journal, attempt, calm=verdict == "calm"))
+            metrics.latency.labels(channel=event.channel).observe(
+                max(0.0, time.time() - event.received_at)
+            )
+            return True
+        except asyncio.CancelledError:
+            raise
+        except retry_forever as exc:
+            outages += 1
+            log.warning("inbox.store_unavailable", event_key=event.key, error=type(exc).__name__)
+            await sleep(backoff(outages))
+            continue
+        except Exception as exc:
+            # The type only: an exception's text may quote what the person wrote.
+            log.warning(
+                "inbox.attempt_failed", event_key=event.key, attempt=attempt, error=type(exc).__name__
+            )
+            if attempt >= max_attempts:
+                return False
+            metrics.retries.labels(channel=event.channel).inc()
+            attempt += 1
+            await sleep(backoff(attempt))
+    return False
+
+
+# ---------------------------------------------------------------- embedded mode
+class MemoryInbox:
+    """Inline processing in this process: duplicates dropped, one person's events in order,
+    failed events retried with backoff and then dead-lettered (logged and counted)."""
+
+    def __init__(
+        self,
+        *,
+        seen: Deduplicator | None = None,
+        limiter: RateLimiter | None = None,
+        metrics: Metrics | None = None,
+        max_in_hand: int = 10_000,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.seen = seen or MemoryDeduplicator()
+        self.limiter = limiter or MemoryRateLimiter()
+        self.metrics = metrics or Metrics()
+        self.max_in_hand = max_in_hand
+        self.max_attempts = max_attempts
+        self._processors: dict[str, Processor] = {}
+        self._queues: dict[str, list[InboxEvent]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_hand = 0
+        self.dead: OrderedDict[str, str] = OrderedDict()
+        """Dead letters of this process: event key → channel (no payload: it holds text)."""
+
+    def register(self, channel: str, processor: Processor) -> None:
+        self._processors[channel] = processor
+
+    async def put(self, events: Sequence[InboxEvent]) -> int:
+        if self._in_hand + len(events) > self.max_in_hand:
+            raise InboxFull
+        taken = 0
+        for event in events:
+            if not await self.seen.first_time(f"{event.channel}:{event.event_id}"):
+                log.info("inbox.repeated", channel=event.channel, event_key=event.key)
+                continue
+            taken += 1
+            self._in_hand += 1
+            queue = self._queues.get(event.person)
+            if queue is not None:
+                queue.append(event)  # that person's task picks it up in order
+                continue
+            self._queues[event.person] = [event]
+            task = asyncio.create_task(self._person(event.person))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        self.metrics.inbox_depth.set(self._in_hand)
+        return taken
+
+    async def _person(self, person: str) -> None:
+        queue = self._queues[person]
+        try:
+            while queue:
+                event = queue.pop(0)
+                try:
+                    await self._one(event)
+                finally:
+                    self._in_hand -= 1
+                    self.metrics.inbox_depth.set(self._in_hand)
+        finally:
+            del self._queues[person]
+
+    async def _one(self, event: InboxEvent) -> None:
+        processor = self._processors.get(event.channel)
+        if processor is None:
+            log.error("inbox.no_processor", channel=event.channel, event_key=event.key)
+            return
+        done = await run_with_retries(
+            event,
+            processor,
+            MemoryJournal(),
+            self.limiter,
+            self.metrics,
+            max_attempts=self.max_attempts,
+        )
+        if not done:
+            self.dead[event.key] = event.channel
+            while len(self.dead) > 1000:
+                self.dead.popitem(last=False)
+            self.metrics.dead_letters.labels(channel=event.channel).inc()
+            log.error("inbox.dead_letter", channel=event.channel, event_key=event.key)
+
+    async def drain(self, grace: float | None = None) -> None:
+        while self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            if pending:
+                log.warning("inbox.shutdown_cancelled", people=len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                return
+
+    async def depth(self) -> int:
+        return self._in_hand
+
+    async def close(self) -> None:
+        await self.drain(20.0)
+
+
+# ---------------------------------------------------------------- with Redis
+_PUT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if redis.call('XLEN', KEYS[2]) >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return -1
+end
+redis.call('XADD', KEYS[2], '*', 'c', ARGV[3], 'id', ARGV[4], 'p', ARGV[5], 'e', ARGV[6],
+           't', ARGV[7])
+return 1
+"""
+"""Seen-check, bound and append in one step, so a crash between them cannot lose or double."""
+
+
+def partition_of(person: str) -> int:
+    return int(hashlib.blake2b(person.encode(), digest_size=4).hexdigest(), 16) % PARTITIONS
+
+
+class RedisInbox:
+    """Redis Streams `<prefix>inbox:p<N>` with the consumer group `workers`; the webhook side
+    appends, bot/worker.py consumes. Redis calls of the webhook side are bounded in time."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str,
+        *,
+        metrics: Metrics | None = None,
+        max_depth: int = 50_000,
+        timeout: float = REDIS_TIMEOUT,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.metrics = metrics or Metrics()
+        self.max_depth = max_depth
+        """Per partition: past it the webhook answers 503 and the platform redelivers later."""
+        self.timeout = timeout
+        self._put = client.register_script(_PUT)
+        self._processors: dict[str, Processor] = {}
+        self._groups_ready = False
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, **kwargs: Any) -> RedisInbox:
+        # Short socket timeouts: a Redis that hangs must not hold a webhook past the platform's
+        # patience (the degraded answer is better than none). Workers block longer on reads.
+        client = aioredis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30
+        )
+        return cls(client, prefix, **kwargs)
+
+    # --------------------------------------------------------- names
+    def stream(self, partition: int) -> str:
+        return f"{self.prefix}inbox:p{partition}"
+
+    def lease(self, partition: int) -> str:
+        return f"{self.prefix}inbox:lease:p{partition}"
+
+    @property
+    def workers_key(self) -> str:
+        return f"{self.prefix}inbox:workers"
+
+    @property
+    def dead_key(self) -> str:
+        return f"{self.prefix}inbox:dead"
+
+    def seen_key(self, event: InboxEvent) -> str:
+        return f"{self.prefix}inbox:seen:{event.key}"
+
+    def journal(self, event: InboxEvent) -> RedisJournal:
+        return RedisJournal(self.client, f"{self.prefix}inbox:journal:{event.key}")
+
+    # --------------------------------------------------------- webhook side
+    def register(self, channel: str, processor: Processor) -> None:
+        self._processors[channel] = processor
+
+    @property
+    def processors(self) -> dict[str, Processor]:
+        return dict(self._processors)
+
+    async def ensure_groups(self) -> None:
+        if self._groups_ready:
+            return
+        for partition in range(PARTITIONS):
+            try:
+                # From the start of the stream: entries added before the group are not skipped.
+                await self.client.xgroup_create(
+                    self.stream(partition), GROUP, id="0", mkstream=True
+                )
+            except aioredis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+        self._groups_ready = True
+
+    async def put(self, events: Sequence[InboxEvent]) -> int:
+        if not events:
+            return 0
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.ensure_groups()
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for event in events:
+                        await self._put(
+                            keys=[self.seen_key(event), self.stream(partition_of(event.person))],
+                            args=[SEEN_TTL, self.max_depth, *event.to_fields().values()],
+                            client=pipe,
+                        )
+                    results = await pipe.execute()
+        except (aioredis.RedisError, OSError, TimeoutError) as exc:
+            log.warning("inbox.unavailable", error=type(exc).__name__)
+            raise InboxUnavailable from exc
+        if any(int(r) < 0 for r in results):
+            log.warning("inbox.full")
+            raise InboxFull
+        for event, result in zip(events, results, strict=True):
+            if int(result) == 0:
+                log.info("inbox.repeated", channel=event.channel, event_key=event.key)
+        return sum(1 for r in results if int(r) == 1)
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Nothing is processed in the webhook process: the workers have it."""
+
+    async def depth(self) -> int:
+        """Entries not yet acknowledged (acknowledged ones are deleted from the streams)."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for partition in range(PARTITIONS):
+                        pipe.xlen(self.stream(partition))
+                    lengths = await pipe.execute()
+        except (aioredis.RedisError, OSError, TimeoutError):
+            return -1
+        total = sum(int(n) for n in lengths)
+        self.metrics.inbox_depth.set(total)
+        return total
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return bool(await self.client.ping())
+        except (aioredis.RedisError, OSError, TimeoutError):
+            return False
+
+    # --------------------------------------------------------- worker side
+    async def done(self, partition: int, entry_id: bytes | str, event: InboxEvent) -> None:
+        """Acknowledge and delete the entry (the payload holds text: keep it no longer), and
+        drop the journal: the seen-key alone now answers a redelivery."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(self.stream(partition), GROUP, entry_id)
+            pipe.xdel(self.stream(partition), entry_id)
+            pipe.delete(f"{self.prefix}inbox:journal:{event.key}")
+            await pipe.execute()
+
+    async def dead_letter(
+        self, partition: int, entry_id: bytes | str, event: InboxEvent, why: str
+    ) -> None:
+        """Give up on an event: its trace (never its payload) goes to `<prefix>inbox:dead`."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                self.dead_key,
+                {
+                    "channel": event.channel,
+                    "event": event.key,
+                    "person": event.person,
+                    "why": why,
+                    "received": repr(event.received_at),
+                },
+                maxlen=10_000,
+                approximate=True,
+            )
+            pipe.xack(self.stream(partition), GROUP, entry_id)
+            pipe.xdel(self.stream(partition), entry_id)
+            await pipe.execute()
+        self.metrics.dead_letters.labels(channel=event.channel).inc()
+        log.error("inbox.dead_letter", channel=event.channel, event_key=event.key, why=why)
+
+    async def close(self) -> None:
+        await self.client.aclose()

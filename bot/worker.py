@@ -1,0 +1,341 @@
+"""`tsunagari worker`: consume the Redis inbox, one person's events in order, each answered once.
+
+Each worker owns a fair share of the inbox partitions by lease (`SET NX PX`, renewed while it
+lives), reads them through the consumer group, processes the events of different people at
+once and those of one person in order, and acknowledges an event after its reply is sent. A
+partition whose owner died (its lease ran out) is taken over with everything its owner left
+unacknowledged (`XAUTOCLAIM`); an event delivered too often, or failing every attempt, goes to
+the dead letters. On SIGTERM or SIGINT a worker stops reading, finishes what it holds (within
+a grace period) and hands its partitions back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import random
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+
+from bot.inbox import (
+    GROUP,
+    MAX_ATTEMPTS,
+    PARTITIONS,
+    InboxEvent,
+    RedisInbox,
+    backoff,
+    partition_of,
+    run_with_retries,
+)
+from bot.ratelimit import RateLimiter, RedisRateLimiter
+
+log = structlog.get_logger(__name__)
+
+LEASE_SECONDS = 10.0
+"""How long a partition stays with a worker that stopped renewing it: the longest an event of
+a dead worker waits before another takes it over."""
+GRACE_SECONDS = 20.0
+"""On shutdown, how long to finish the events in hand before handing them back."""
+MAX_DELIVERIES = 5
+"""A claimed event already delivered this often (it keeps killing its workers) is dead-lettered."""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+REDIS_DOWN = (aioredis.ConnectionError, aioredis.TimeoutError)
+"""What redis-py raises when Redis is down or gone (it wraps the socket errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    partition: int
+    entry_id: bytes
+    event: InboxEvent
+    deliveries: int = 1
+
+
+class InboxWorker:
+    def __init__(
+        self,
+        inbox: RedisInbox,
+        *,
+        limiter: RateLimiter | None = None,
+        name: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        grace_seconds: float = GRACE_SECONDS,
+        max_in_hand: int = 500,
+        batch: int = 100,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.inbox = inbox
+        self.redis = inbox.client
+        self.limiter = limiter or RedisRateLimiter(inbox.client, inbox.prefix)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.lease_ms = int(lease_seconds * 1000)
+        self.grace = grace_seconds
+        self.max_in_hand = max_in_hand
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.owned: set[int] = set()
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
+        self._people: dict[str, deque[Entry]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_hand: dict[int, int] = {}
+        self._room = asyncio.Event()
+        self._room.set()
+        self._stopping = asyncio.Event()
+
+    # --------------------------------------------------------------- lifetime
+    def stop(self) -> None:
+        """Stop taking new work (signal handlers call this)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        await self._until_redis(self.inbox.ensure_groups)
+        leases = asyncio.create_task(self._lease_loop())
+        try:
+            await self._read_loop()
+        finally:
+            await self._finish()
+            leases.cancel()
+            await asyncio.gather(leases, return_exceptions=True)
+            await self._hand_back()
+
+    async def _until_redis(self, call: Callable[[], Awaitable[None]]) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await call()
+                return
+            except REDIS_DOWN as exc:
+                attempt += 1
+                log.warning("worker.redis_unavailable", error=type(exc).__name__)
+                await self._pause(backoff(attempt))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _finish(self) -> None:
+        """Let the events in hand finish within the grace period; cancel the rest (they stay
+        unacknowledged and go to the next owner of their partition)."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self.grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("worker.handed_back", people=len(pending))
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _hand_back(self) -> None:
+        owned, self.owned = set(self.owned), set()
+        try:
+            for partition in owned:
+                await self._release(keys=[self.inbox.lease(partition)], args=[self.name])
+            await self.redis.zrem(self.inbox.workers_key, self.name)
+        except REDIS_DOWN as exc:
+            log.warning("worker.hand_back_failed", error=type(exc).__name__)
+        log.info("worker.stopped", worker=self.name, partitions=len(owned))
+
+    # --------------------------------------------------------------- leases
+    async def _lease_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._balance()
+            except REDIS_DOWN as exc:
+                log.warning("worker.lease_unavailable", error=type(exc).__name__)
+            await self._pause(self.lease_ms / 3000)
+
+    async def _balance(self) -> None:
+        now_ms = int(time.time() * 1000)
+        key = self.inbox.workers_key
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {self.name: now_ms + self.lease_ms})
+            pipe.zremrangebyscore(key, "-inf", now_ms)
+            pipe.zcard(key)
+            *_, live = await pipe.execute()
+        share = math.ceil(PARTITIONS / max(1, int(live)))
+        for partition in sorted(self.owned):
+            kept = await self._renew(
+                keys=[self.inbox.lease(partition)], args=[self.name, self.lease_ms]
+            )
+            if not kept:
+                # Someone else has it now: what we still hold of it is theirs to redo.
+                log.warning("worker.lease_lost", partition=partition)
+                self.owned.discard(partition)
+        if len(self.owned) > share:
+            idle = [p for p in sorted(self.owned) if not self._in_hand.get(p)]
+            for partition in idle[: len(self.owned) - share]:
+                self.owned.discard(partition)
+                await self._release(keys=[self.inbox.lease(partition)], args=[self.name])
+        free = [p for p in range(PARTITIONS) if p not in self.owned]
+        random.shuffle(free)
+        for partition in free:
+            if len(self.owned) >= share or self._stopping.is_set():
+                break
+            taken = await self.redis.set(
+                self.inbox.lease(partition), self.name, nx=True, px=self.lease_ms
+            )
+            if taken:
+                await self._take_over(partition)
+                self.owned.add(partition)
+
+    async def _take_over(self, partition: int) -> None:
+        """Claim what earlier owners left unacknowledged, oldest first, before reading on.
+        The lease is the timeout: an earlier owner whose lease ran out is gone."""
+        stream, start = self.inbox.stream(partition), "0-0"
+        claimed: list[tuple[bytes, Mapping[Any, Any]]] = []
+        while True:
+            reply = await self.redis.xautoclaim(stream, GROUP, self.name, 0, start, count=100)
+            start, entries = reply[0], reply[1]
+            claimed += [(i, f) for i, f in entries if f]
+            if start in (b"0-0", "0-0"):
+                break
+        if not claimed:
+            return
+        counts: dict[Any, int] = {}
+        pending = await self.redis.xpending_range(
+            stream, GROUP, min=claimed[0][0], max=claimed[-1][0], count=len(claimed) + 100
+        )
+        for item in pending:
+            counts[item["message_id"]] = int(item["times_delivered"])
+        log.info("worker.claimed", partition=partition, events=len(claimed))
+        for entry_id, fields in claimed:
+            self._enqueue(
+                Entry(partition, entry_id, InboxEvent.from_fields(fields), counts.get(entry_id, 2))
+            )
+
+    # --------------------------------------------------------------- reading
+    async def _read_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self.owned:
+                await self._pause(0.05)
+                continue
+            await self._room.wait()
+            room = self.max_in_hand - sum(self._in_hand.values())
+            streams: dict[Any, Any] = {self.inbox.stream(p): ">" for p in sorted(self.owned)}
+            try:
+                reply: Any = await self.redis.xreadgroup(
+                    GROUP, self.name, streams, count=max(1, min(self.batch, room)), block=250
+                )
+            except REDIS_DOWN as exc:
+                log.warning("worker.read_failed", error=type(exc).__name__)
+                await self._pause(0.5)
+                continue
+            except aioredis.ResponseError as exc:
+                # NOGROUP after Redis lost its data: make the groups again and go on.
+                log.warning("worker.read_refused", error=type(exc).__name__)
+                self.inbox._groups_ready = False
+                await self._until_redis(self.inbox.ensure_groups)
+                continue
+            for stream, entries in reply or []:
+                name = stream.decode() if isinstance(stream, bytes) else stream
+                partition = int(name.rsplit(":p", 1)[1])
+                for entry_id, fields in entries:
+                    self._enqueue(Entry(partition, entry_id, InboxEvent.from_fields(fields)))
+
+    def _enqueue(self, entry: Entry) -> None:
+        self._in_hand[entry.partition] = self._in_hand.get(entry.partition, 0) + 1
+        if sum(self._in_hand.values()) >= self.max_in_hand:
+            self._room.clear()
+        queue = self._people.get(entry.event.person)
+        if queue is not None:
+            queue.append(entry)
+            return
+        self._people[entry.event.person] = deque([entry])
+        task = asyncio.create_task(self._person(entry.event.person))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --------------------------------------------------------------- processing
+    async def _person(self, person: str) -> None:
+        queue = self._people[person]
+        try:
+            while queue:
+                entry = queue[0]
+                try:
+                    await self._one(entry)
+                finally:
+                    queue.popleft()
+                    self._in_hand[entry.partition] -= 1
+                    if sum(self._in_hand.values()) < self.max_in_hand:
+                        self._room.set()
+        finally:
+            del self._people[person]
+
+    async def _one(self, entry: Entry) -> None:
+        event, partition = entry.event, entry.partition
+        if partition_of(event.person) != partition:
+            log.error("worker.misplaced", partition=partition, event_key=event.key)
+        processor = self.inbox.processors.get(event.channel)
+        if processor is None:
+            await self._settle(self.inbox.dead_letter, entry, "no processor for the channel")
+            return
+        if entry.deliveries > MAX_DELIVERIES:
+            await self._settle(self.inbox.dead_letter, entry, "delivered too often")
+            return
+        started = time.perf_counter()
+        done = await run_with_retries(
+            event,
+            processor,
+            self.inbox.journal(event),
+            self.limiter,
+            self.inbox.metrics,
+            max_attempts=self.max_attempts,
+            still_mine=lambda: partition in self.owned,
+            retry_forever=REDIS_DOWN,
+        )
+        if partition not in self.owned:
+            return  # the lease went while we worked: the new owner settles it
+        if done:
+            await self._settle(self.inbox.done, entry)
+            log.info(
+                "worker.answered",
+                channel=event.channel,
+                event_key=event.key,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+        else:
+            await self._settle(self.inbox.dead_letter, entry, "every attempt failed")
+
+    async def _settle(self, how: Callable[..., Awaitable[None]], entry: Entry, *why: str) -> None:
+        """Acknowledge (or dead-letter) the entry, retrying through a Redis outage."""
+        attempt = 0
+        while entry.partition in self.owned:
+            try:
+                await how(entry.partition, entry.entry_id, entry.event, *why)
+                return
+            except REDIS_DOWN as exc:
+                attempt += 1
+                log.warning("worker.ack_failed", error=type(exc).__name__)
+                await asyncio.sleep(backoff(attempt))
+
+
+async def run_worker(inbox: RedisInbox, worker: InboxWorker | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully."""
+    import signal
+
+    worker = worker or InboxWorker(inbox)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker.started", worker=worker.name)
+    await worker.run()
