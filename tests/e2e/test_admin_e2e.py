@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.admin.console_fixtures import OTHER_SERVICE, OWN_SERVICE
+from tests.admin.console_fixtures import OTHER_SERVICE, OWN_SERVICE, PASSWORD
 from tests.admin.console_server import BIN, free_port, prepare, running
 from tests.conftest import REDIS_URL
 
@@ -75,3 +77,71 @@ def test_another_organisations_service_is_refused_by_every_process(
             headers={"Authorization": f"Bearer {accounts['org_editor'].token}"}, timeout=10,
         )  # fmt: skip
         assert refused.status_code == 403
+
+
+# ---------------------------------------------------------------- in the browser
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[str, dict]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+    accounts, _ = prepare(url)
+    port = free_port()
+    env = {"TSUNAGARI_DATABASE_URL": url, "TSUNAGARI_SECRET_KEY": "browser-test"}
+    command = [str(BIN / "tsunagari"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, env, port, "/readyz") as base:
+        yield base, accounts
+
+
+def simulate_tuesday_noon(page: Page, base: str) -> None:
+    page.goto(f"{base}/admin/simulator")
+    page.get_by_label("孤独・孤立").check()
+    page.locator("input[name=at]").fill("2026-12-01T12:00")
+    page.get_by_role("button", name="Show referrals").click()
+    expect(page.locator("#referrals")).to_be_visible()
+
+
+def test_an_org_editor_changes_hours_sees_the_simulator_follow_and_cannot_touch_others(
+    console: tuple[str, dict],
+) -> None:
+    base, accounts = console
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/admin/")
+            page.get_by_label("E-mail").fill(accounts["org_editor"].email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", name="Services")).to_be_visible()
+
+            simulate_tuesday_noon(page, base)
+            hope = page.locator(f"li[data-service={OWN_SERVICE}]")
+            expect(hope).to_have_attribute("data-open", "yes")
+            expect(hope).to_contain_text("open now")
+
+            page.goto(f"{base}/admin/services?mine=1")
+            page.get_by_role("row", name="ホープ電話").get_by_role("link", name="Edit").click()
+            for day in ("mon", "tue", "wed", "thu", "fri"):
+                page.get_by_label(f"{day} opens 1").fill("18:00")
+                page.get_by_label(f"{day} closes 1").fill("21:00")
+            page.get_by_role("button", name="Save").click()
+            expect(page.get_by_role("status")).to_contain_text("Saved")
+            expect(page.locator(".bar").first).to_contain_text("18:00–21:00")
+
+            simulate_tuesday_noon(page, base)
+            hope = page.locator(f"li[data-service={OWN_SERVICE}]")
+            expect(hope).to_have_attribute("data-open", "no")
+            expect(hope).to_contain_text("opens Tue 18:00")
+
+            refused = page.goto(f"{base}/admin/services/{OTHER_SERVICE}/edit")
+            assert refused is not None and refused.status == 403
+            expect(page.get_by_role("heading")).to_contain_text("Not allowed")
+            expect(page.locator("main")).to_contain_text("another organisation")
+        finally:
+            browser.close()
