@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.crisis_eval import DEV, HELD_OUT, HELD_OUT_2, Figures, evaluate, load_cases
+from benchmarks.crisis_eval import (
+    DEV,
+    HELD_OUT,
+    HELD_OUT_2,
+    Figures,
+    evaluate,
+    load_cases,
+)
 
 NEVER_MISSED = ("act", "means", "time", "violence")
 
