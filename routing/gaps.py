@@ -216,6 +216,7 @@ table.heat td{width:5px;height:15px;padding:0;border-right:1px solid #fff}
 table.heat td.day{border-right:2px solid #333}
 table.heat th{text-align:left;font-weight:normal;padding-right:.5rem;white-space:nowrap}
 table.heat thead th{text-align:center;border-left:2px solid #333}
+table.heat thead th.tick{text-align:left;border-left:1px solid #999;font-size:9px;color:#555}
 .legend span{display:inline-block;padding:.1rem .5rem;margin-right:.3rem;border-radius:3px}
 table.list{border-collapse:collapse;font-size:13px}
 table.list td,table.list th{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:left;vertical-align:top}
@@ -234,7 +235,8 @@ def _heat_row(label: str, values: Sequence[int], tip: Sequence[str], colour: Seq
 
 def _heat_head() -> str:
     days = "".join(f"<th colspan=24>{DAY_NAMES_JA[d]} {DAY_NAMES[d]}</th>" for d in range(7))
-    return f"<thead><tr><th></th>{days}</tr></thead>"
+    ticks = "".join(f"<th class=tick colspan=6>{h}</th>" for _ in range(7) for h in (0, 6, 12, 18))
+    return f"<thead><tr><th></th>{days}</tr><tr><th></th>{ticks}</tr></thead>"
 
 
 def render_html(report: GapReport) -> str:
