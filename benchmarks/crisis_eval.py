@@ -156,6 +156,7 @@ def main() -> None:
     print(
         report(evaluate(held_out_2, "held-out set 2 (written blind later, never tuned on)"), False)
     )
+    print(report(evaluate(held_out_3, "held-out set 3 (written blind at the end)"), False))
     median, p99, worst = latency(dev + held_out + held_out_2 + held_out_3)
     print(
         f"  assess() latency   median {median:.0f} µs, p99 {p99:.0f} µs, max {worst:.0f} µs "
