@@ -8,10 +8,11 @@ How a message is scored:
    so a signal in the middle of a long message counts like one on its own.
 2. A negative context (an intensifier idiom, a non-self object, a benign sense, a past or
    hedged statement, a denial) caps the weight of the signals it covers: the overlapping match,
-   or the whole sentence when its scope is `sentence`. A denial never applies to an act done.
+   its sentence, or the message (`scope`). A denial never applies to an act done.
 3. The score is the strongest weight, plus the `boost` of every *other* family present (time,
-   means, emoji... joined to a wish): passive words alone stay `concern`, joined with a time or
-   means they become `crisis`. Capped signals add no boost.
+   means, emoji... joined to a wish; a family with `joins` boosts only those families): passive
+   words alone stay `concern`, joined with a time or means they become `crisis`. Signals covered
+   by a context add no boost.
 4. `score >= thresholds.crisis` is crisis, `>= thresholds.concern` concern.
 
 `accumulate` adds concern over a conversation with a time-decayed score (thresholds in the same
