@@ -57,12 +57,21 @@ from admin.week import (
 )
 from resources import store
 from resources.model import TOPICS, ContactKind, Service, ServiceKind
+from resources.schedule import TOKYO
 from routing.explain import TOPIC_NAMES
 from routing.rules import RuleSetError
 
 VersionId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1)]
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _local(at: datetime, fmt: str) -> str:
+    """A moment as operators read it: Japan time (the registry's local time)."""
+    return (at.astimezone(TOKYO) if at.tzinfo else at).strftime(fmt)
+
+
+templates.env.filters["local"] = _local
 templates.env.globals.update(
     DAYS=DAYS, DAY_LABELS=DAY_LABELS, SLOTS=SLOTS, TOPICS=TOPICS, TOPIC_NAMES=TOPIC_NAMES,
     KINDS=[k.value for k in ServiceKind], CONTACT_KINDS=[k.value for k in ContactKind],
@@ -321,7 +330,8 @@ def build_pages_router(console: Console) -> APIRouter:
         """Check a draft (always), and store it as a new version when asked."""
         who, session = await signed_in(request)
         form = await form_of(request, session)
-        draft = str(form.get("text", ""))
+        # browsers send a textarea's line breaks as CRLF: keep the stored text as it was typed
+        draft = str(form.get("text", "")).replace("\r\n", "\n")
         label = str(form.get("label", ""))[:200]
         if form.get("save") == "yes":
             rule_set_id, check = await save_version(engine, who, who.actor, draft, label,
