@@ -158,3 +158,16 @@ async def test_every_page_opens_for_a_viewer(world: ConsoleWorld, path: str) -> 
     response = await world.client.get(path)
     assert response.status_code == 200, response.text
     assert "<h1>" in response.text
+
+
+async def test_checking_the_active_rules_unchanged_shows_no_difference(world: ConsoleWorld) -> None:
+    await sign_in(world.client, "platform_admin")
+    page = await world.client.get("/admin/rules")
+    active = (await world.client.get("/api/admin/rules/1", headers=world.auth("viewer"))).json()
+    typed = active["text"].replace("\n", "\r\n")  # as a browser sends a textarea
+    checked = await world.client.post(
+        "/admin/rules", data={"csrf": csrf_of(page.text), "text": typed, "save": "no"}
+    )
+    assert checked.status_code == 200
+    assert "Identical to the active rule set." in checked.text
+    assert "all its tests pass" in checked.text
