@@ -427,15 +427,12 @@ class RedisInbox:
             return 0
         try:
             async with asyncio.timeout(self.timeout):
-                await self.ensure_groups()
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for event in events:
-                        await self._put(
-                            keys=[self.seen_key(event), self.stream(partition_of(event.person))],
-                            args=[SEEN_TTL, self.max_depth, *event.to_fields().values()],
-                            client=pipe,
-                        )
-                    results = await pipe.execute()
+                try:
+                    results = await self._append(events)
+                except aioredis.ConnectionError:
+                    # A pooled connection that Redis closed (it restarted): once more, afresh.
+                    # The seen-keys make a second try harmless.
+                    results = await self._append(events)
         except (aioredis.RedisError, OSError, TimeoutError) as exc:
             log.warning("inbox.unavailable", error=type(exc).__name__)
             raise InboxUnavailable from exc
@@ -446,6 +443,17 @@ class RedisInbox:
             if int(result) == 0:
                 log.info("inbox.repeated", channel=event.channel, event_key=event.key)
         return sum(1 for r in results if int(r) == 1)
+
+    async def _append(self, events: Sequence[InboxEvent]) -> list[Any]:
+        await self.ensure_groups()
+        async with self.client.pipeline(transaction=False) as pipe:
+            for event in events:
+                await self._put(
+                    keys=[self.seen_key(event), self.stream(partition_of(event.person))],
+                    args=[SEEN_TTL, self.max_depth, *event.to_fields().values()],
+                    client=pipe,
+                )
+            return list(await pipe.execute())
 
     async def drain(self, grace: float | None = None) -> None:
         """Nothing is processed in the webhook process: the workers have it."""
