@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from bot.cards import Card, State, card, dial_number, web_url
 from bot.messages import Choices, Option, Outbound, Referrals, Text
 from resources.model import ContactKind
 from routing.model import Referral
@@ -31,7 +32,6 @@ MORE_PREFIX = "line:more:"
 
 LineMessage = dict[str, Any]
 
-_WEEKDAYS_JA = "月火水木金土日"
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _PARENTHESES = re.compile(r"\s*[（(][^（）()]*[）)]\s*")
 _SPACE_BETWEEN_WIDE = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -48,16 +48,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "web_chat": "チャットを開く",
         "web": "ページを開く",
         "details": "くわしく見る",
-        "open_24h": "24時間 受付中",
-        "open_until": "受付中（{time}まで）",
-        "open": "受付中",
-        "opens_today": "今は時間外・今日 {time}から",
-        "opens_on": "今は時間外・{date} {time}から",
-        "closed": "今は時間外",
-        "hours_unknown": "受付時間は 公式ページで 確認してください",
-        "email": "メール: {value}",
-        "phone": "電話: {value}",
-        "address": "場所: {value}",
     },
     "en": {
         "alt": "{n} contacts for you",
@@ -70,16 +60,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "web_chat": "Open chat",
         "web": "Open page",
         "details": "Details",
-        "open_24h": "Open 24 hours",
-        "open_until": "Open now, until {time}",
-        "open": "Open now",
-        "opens_today": "Closed now · opens today {time}",
-        "opens_on": "Closed now · opens {date} {time}",
-        "closed": "Closed now",
-        "hours_unknown": "Check the hours on the official page",
-        "email": "Email: {value}",
-        "phone": "Phone: {value}",
-        "address": "Address: {value}",
     },
 }
 
@@ -179,31 +159,12 @@ def render_choices(choices: Choices, start: int = 0) -> LineMessage:
 
 
 # ---------------------------------------------------------------- referral cards
-def _clock(at: datetime) -> str:
-    return at.strftime("%H:%M")
-
-
-def _status(referral: Referral, lang: str, now: datetime | None) -> tuple[str, str]:
-    """The opening line of a card and its colour."""
-    w = words(lang)
-    if referral.hours_unknown:
-        return w["hours_unknown"], "#8c8c8c"
-    if referral.open_now:
-        if "always_open" in referral.reasons or referral.closes_at is None:
-            text = w["open_24h"] if "always_open" in referral.reasons else w["open"]
-        else:
-            text = w["open_until"].format(time=_clock(referral.closes_at))
-        return text, "#1a7f37"
-    if referral.opens_at is None:
-        return w["closed"], "#8c8c8c"
-    opens = referral.opens_at.astimezone(now.tzinfo) if now and now.tzinfo else referral.opens_at
-    if now is not None and opens.date() == now.date():
-        return w["opens_today"].format(time=_clock(opens)), "#b35900"
-    if lang == "ja":
-        date = f"{opens.month}月{opens.day}日({_WEEKDAYS_JA[opens.weekday()]})"
-    else:
-        date = opens.strftime("%a %d %b")
-    return w["opens_on"].format(date=date, time=_clock(opens)), "#b35900"
+_COLOURS: dict[State, str] = {
+    "open": "#1a7f37",
+    "opens_later": "#b35900",
+    "closed": "#8c8c8c",
+    "unknown": "#8c8c8c",
+}
 
 
 def tel_uri(number: str) -> str | None:
@@ -211,24 +172,22 @@ def tel_uri(number: str) -> str | None:
 
     Japan's short codes start with # (#8008, #9110): it stays, encoded as %23, because without
     it the phone would dial another number."""
-    found = _PHONE.search(unicodedata.normalize("NFKC", number))
-    if found is None:
-        return None
-    lead, digits = found.group(1), re.sub(r"[^0-9]", "", found.group(2))
-    return "tel:" + lead.replace("#", "%23") + digits
+    dial = dial_number(number)
+    return None if dial is None else _tel(dial)
 
 
-_PHONE = re.compile(r"([+#*]?)(\d[\d\-‐ ()]*\d|\d)")
+def _tel(dial: str) -> str:
+    return "tel:" + dial.replace("#", "%23")
+
+
 _LINE_ID = re.compile(r"^@?[A-Za-z0-9._-]{1,40}$")
 _URI_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def web_uri(value: str | None) -> str | None:
     """An http(s) address LINE will open (non-ASCII percent-encoded), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if not value.startswith(("https://", "http://")) or any(c.isspace() for c in value):
+    value = web_url(value)
+    if value is None:
         return None
     uri = quote(value, safe=_URI_SAFE)
     return uri if len(uri) <= 1000 else None
@@ -256,49 +215,51 @@ def _button(label: str, uri: str, primary: bool) -> dict[str, Any]:
     }
 
 
-def _contact_parts(referral: Referral, lang: str) -> tuple[list[dict[str, Any]], list[str]]:
+def _contact_parts(
+    shown: Card, page: str | None, lang: str
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The card's buttons, and the lines that show the contact itself."""
     w = words(lang)
-    kind, value = referral.contact.kind, referral.contact.value
-    page = web_uri(referral.url)
+    kind, value = shown.contact_kind, shown.contact_value
     buttons: list[dict[str, Any]] = []
     lines: list[str] = []
     if kind is ContactKind.PHONE:
-        lines.append(w["phone"].format(value=value))
-        if tel := tel_uri(value):
-            buttons.append(_button(w["call"], tel, True))
+        lines.append(shown.contact)
+        if shown.dial:
+            buttons.append(_button(w["call"], _tel(shown.dial), True))
     elif kind in (ContactKind.LINE, ContactKind.WEB_CHAT, ContactKind.WEB):
         direct = line_uri(value) if kind is ContactKind.LINE else web_uri(value)
         if direct:
             buttons.append(_button(w[kind.value], direct, True))
         else:
             # Only a name in the registry: show it, and open the official page instead.
-            lines.append(value)
+            lines.append(shown.contact)
             if page:
                 buttons.append(_button(w["web"], page, True))
-    elif kind is ContactKind.EMAIL:
-        # LINE opens only http(s), line and tel URIs: an address is shown, not linked.
-        lines.append(w["email"].format(value=value))
-    elif kind is ContactKind.IN_PERSON:
-        lines.append(w["address"].format(value=value))
     else:
-        lines.append(value)
+        # LINE opens only http(s), line and tel URIs: an e-mail address is shown, not linked.
+        lines.append(shown.contact)
     if page and page not in {b["action"]["uri"] for b in buttons}:
         buttons.append(_button(w["details"], page, not buttons))
     return buttons, lines
 
 
 def referral_bubble(referral: Referral, lang: str, now: datetime | None = None) -> dict[str, Any]:
-    status, colour = _status(referral, lang, now)
-    reason = referral.explanation_ja if lang == "ja" else referral.explanation_en
-    buttons, contact_lines = _contact_parts(referral, lang)
+    shown = card(referral, lang, now)
+    buttons, contact_lines = _contact_parts(shown, web_uri(shown.url), lang)
     body: list[dict[str, Any]] = [
-        {"type": "text", "text": referral.name, "weight": "bold", "size": "md", "wrap": True},
-        {"type": "text", "text": status, "size": "sm", "color": colour, "wrap": True},
+        {"type": "text", "text": shown.title, "weight": "bold", "size": "md", "wrap": True},
+        {
+            "type": "text",
+            "text": shown.status,
+            "size": "sm",
+            "color": _COLOURS[shown.state],
+            "wrap": True,
+        },
     ]
-    if reason:
+    if shown.reason:
         body.append(
-            {"type": "text", "text": reason, "size": "sm", "color": "#555555", "wrap": True}
+            {"type": "text", "text": shown.reason, "size": "sm", "color": "#555555", "wrap": True}
         )
     body.extend(
         {"type": "text", "text": line, "size": "sm", "color": "#333333", "wrap": True}

@@ -22,12 +22,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 
+from bot.cards import card, dial_number
 from bot.flow import load_flow
 from bot.messages import Choices, Option, Outbound, Referrals, Text
 from bot.safety import GO_ON, SAFE_NO, SAFE_YES, concern_reply, crisis_reply, safety_answer
 from resources.catalog import CatalogHolder
 from resources.model import TOPICS, ContactKind, Prefecture, Topic
-from resources.schedule import TOKYO
 from routing.crisis import RiskState, accumulate, assess
 from routing.engine import route
 from routing.model import Channel, Referral, RiskLevel, RoutingRequest
@@ -305,21 +305,12 @@ def routing_request(tracker: Tracker, prefectures: Mapping[str, Prefecture]) -> 
 
 
 # ---------------------------------------------------------------- wording and rendering
-# Wording of our own is only what the bots never say (the footer, hours in a line, the re-asks
-# of a Rasa form); the rest is the flow's.
+# Wording of our own is only what the bots never say (the footer, the re-asks of a Rasa form);
+# the rest is the flow's, and a referral reads as its card (bot/cards.py) does everywhere.
 WORDS: Final[Mapping[str, Mapping[str, str]]] = {
     "emergency": {
         "ja": "命の 危険が あるときは、すぐに 119（救急）か 110（警察）に 電話してください。",
         "en": "If you are in danger now, call 119 (ambulance) or 110 (police).",
-    },
-    "always": {"ja": "24時間", "en": "24 hours"},
-    "open": {"ja": "受付中", "en": "open now"},
-    "open_until": {"ja": "受付中・{time}まで", "en": "open now, until {time}"},
-    "opens": {"ja": "いまは 時間外・{time}から", "en": "closed now, opens {time}"},
-    "closed": {"ja": "いまは 時間外", "en": "closed now"},
-    "unknown": {
-        "ja": "受付時間は 公式ページで 確認してください",
-        "en": "check the hours on the official page",
     },
     "ask_topics": {
         "ja": "ごめんなさい、なやみの 種類が わかりませんでした。ことばで 書くか、えらんでください。"
@@ -340,73 +331,17 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         'Osaka, Hokkaido). To skip, say "skip".',
     },
 }
-_CONTACT_LABELS: Final[Mapping[ContactKind, Mapping[str, str]]] = {
-    ContactKind.PHONE: {"ja": "電話", "en": "Phone"},
-    ContactKind.LINE: {"ja": "LINE", "en": "LINE"},
-    ContactKind.WEB_CHAT: {"ja": "チャット", "en": "Chat"},
-    ContactKind.EMAIL: {"ja": "メール", "en": "E-mail"},
-    ContactKind.IN_PERSON: {"ja": "場所", "en": "Address"},
-    ContactKind.WEB: {"ja": "ウェブ", "en": "Web"},
-}
-_WEEKDAYS: Final = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
-_MONTHS: Final = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-
-
-def _when(at: datetime, now: datetime, lang: str) -> str:
-    local, today = at.astimezone(TOKYO), now.astimezone(TOKYO)
-    clock = local.strftime("%H:%M")
-    if local.date() == today.date():
-        return clock
-    day = _WEEKDAYS[lang][local.weekday()]
-    if lang == "ja":
-        return f"{local.month}/{local.day}（{day}）{clock}"
-    return f"{day} {local.day} {_MONTHS[local.month - 1]} {clock}"
-
-
-def _status(referral: Referral, now: datetime, lang: str) -> str:
-    if referral.hours_unknown:
-        return WORDS["unknown"][lang]
-    if referral.open_now:
-        if referral.closes_at is None:
-            return WORDS["always" if "always_open" in referral.reasons else "open"][lang]
-        return WORDS["open_until"][lang].format(time=_when(referral.closes_at, now, lang))
-    if referral.opens_at is not None:
-        return WORDS["opens"][lang].format(time=_when(referral.opens_at, now, lang))
-    return WORDS["closed"][lang]
 
 
 def referral_line(referral: Referral, now: datetime, lang: str) -> str:
-    """'・よりそいホットライン（24時間）\n  電話 0120-279-338\n  <why it was chosen>': the contact is
-    always in the text, so a channel that drops buttons still shows every number and address."""
-    contact = referral.contact
-    label = _CONTACT_LABELS[contact.kind][lang]
-    bracket = ("（", "）") if lang == "ja" else (" (", ")")
-    lines = [
-        f"・{referral.name}{bracket[0]}{_status(referral, now, lang)}{bracket[1]}",
-        f"  {label} {contact.value}",
-    ]
-    why = referral.explanation_ja if lang == "ja" else referral.explanation_en
-    if why:
-        lines.append(f"  {why}")
+    """'・よりそいホットライン\n  24時間 受付中\n  電話: 0120-279-338\n  <why it was chosen>': the
+    card every channel shows, as text; the contact is always in it, so a channel that drops
+    buttons still shows every number and address."""
+    shown = card(referral, lang, now)
+    lines = [f"・{shown.title}", f"  {shown.status}", f"  {shown.contact}"]
+    if shown.reason:
+        lines.append(f"  {shown.reason}")
     return "\n".join(lines)
-
-
-def _tel(number: str) -> str:
-    """'0120-279-338' → 'tel:0120279338'; a short code keeps its '#' (escaped: '#7119' → 'tel:%237119')."""
-    return "tel:" + re.sub(r"[^\d+#*]", "", number).replace("#", "%23")
 
 
 def contact_button(referral: Referral) -> Button | None:
@@ -414,8 +349,15 @@ def contact_button(referral: Referral) -> Button | None:
     web, LINE and web chat, `mailto:` for e-mail. None when there is nothing to tap (an address)."""
     contact = referral.contact
     if contact.kind is ContactKind.PHONE:
+        dial = dial_number(contact.value)
+        if dial is None:
+            return None
         number = "" if contact.value in referral.name else f" {contact.value}"  # 110番 110
-        return {"title": f"📞 {referral.name}{number}", "payload": _tel(contact.value)}
+        # a short code keeps its '#', escaped: '#7119' → 'tel:%237119'
+        return {
+            "title": f"📞 {referral.name}{number}",
+            "payload": "tel:" + dial.replace("#", "%23"),
+        }
     if contact.kind is ContactKind.EMAIL:
         url = f"mailto:{contact.value}"
     elif contact.value.startswith(("https://", "http://")):

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.cards import card
 from bot.conversation import language_of
-from bot.messages import MAX_PAYLOAD_BYTES, Inbound
+from bot.messages import MAX_PAYLOAD_BYTES, Inbound, Outbound, Referrals
 from bot.runtime import Runtime
 from resources.model import Topic
 from routing import crisis
@@ -92,6 +93,16 @@ class RouteQuery(BaseModel):
         return at
 
 
+def message_json(message: Outbound, now: datetime) -> dict[str, Any]:
+    """A message in INTERFACES.md's shape; each referral also carries its `card` (bot/cards.py),
+    so the web chat words it exactly as LINE, Telegram and Rasa do."""
+    data = message.to_json()
+    if isinstance(message, Referrals):
+        for item, referral in zip(data["items"], message.items, strict=True):
+            item["card"] = card(referral, message.lang, now).to_json()
+    return data
+
+
 def build_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(tags=["web chat"])
 
@@ -103,7 +114,8 @@ def build_router(runtime: Runtime) -> APIRouter:
         if turn.lang is not None:
             turn = turn.model_copy(update={"lang": language_of(turn.lang)})
         outbound = await runtime.handle(CHANNEL, turn.session, turn.inbound())
-        return ChatReply(messages=[m.to_json() for m in outbound])
+        now = runtime.clock()
+        return ChatReply(messages=[message_json(m, now) for m in outbound])
 
     @router.post("/api/route")
     async def route_once(query: RouteQuery) -> dict[str, Any]:

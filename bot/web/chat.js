@@ -9,8 +9,7 @@
       subtitle: "相談窓口の 案内", danger: "命の 危険が あるときは", restart: "はじめから", back: "もどる",
       now: "今すぐ話したい", language: "English", help: "ヘルプ", forget: "わすれて", message: "メッセージ",
       placeholder: "ここに 書いて ください", send: "送る", locate: "位置を 送る",
-      open: "今 開いています", until: "{t} まで", opens: "次は {t} から", closed: "今は 閉まっています",
-      unknownHours: "時間は 公式ページで 確認してください", call: "電話する", chat: "チャットを ひらく",
+      call: "電話する", chat: "チャットを ひらく",
       line: "LINEで ひらく", web: "ページを ひらく", mail: "メールを 送る",
       failed: "送れませんでした。もう一度 おしてください。命の 危険が あるときは 119 か 110 へ。",
       noLocation: "位置が わかりませんでした。",
@@ -19,8 +18,7 @@
       subtitle: "a guide to support services", danger: "In danger now? Call", restart: "Start over", back: "Back",
       now: "Talk to someone now", language: "日本語", help: "Help", forget: "Forget me", message: "Message",
       placeholder: "Write here", send: "Send", locate: "Share my location",
-      open: "Open now", until: "until {t}", opens: "opens {t}", closed: "Closed now",
-      unknownHours: "Check the hours on the official page", call: "Call", chat: "Open the chat",
+      call: "Call", chat: "Open the chat",
       line: "Open in LINE", web: "Open the page", mail: "Send an e-mail",
       failed: "Could not send. Please try again. If you are in danger, call 119 or 110.",
       noLocation: "Could not get your location.",
@@ -84,21 +82,16 @@
     return div;
   }
 
-  function formatTime(iso) {
-    const d = new Date(iso);
-    return d.toLocaleString(lang === "ja" ? "ja-JP" : "en-GB", {
-      timeZone: "Asia/Tokyo", weekday: "short", hour: "2-digit", minute: "2-digit",
-    });
-  }
-
-  function contactLink(contact) {
+  // a referral's card comes worded by the server (bot/cards.py), as LINE, Telegram and Rasa
+  // show it: status, contact and reason read the same everywhere; only the links are ours
+  function contactLink(contact, words) {
     const value = contact.value;
     const a = document.createElement("a");
     a.className = "contact";
     a.rel = "noopener noreferrer";
-    if (contact.kind === "phone") {
-      a.href = "tel:" + value.replace(/[^0-9+#*]/g, "").replace("#", "%23");
-      a.textContent = t("call") + " " + value;
+    if (contact.kind === "phone" && words.dial) {
+      a.href = "tel:" + words.dial.replace("#", "%23");
+      a.textContent = t("call");
     } else if (contact.kind === "email") {
       a.href = "mailto:" + value;
       a.textContent = t("mail");
@@ -109,31 +102,31 @@
     } else if (contact.kind === "line" && value.startsWith("@")) {
       a.href = "https://line.me/R/ti/p/" + encodeURIComponent(value);
       a.target = "_blank";
-      a.textContent = t("line") + " " + value;
+      a.textContent = t("line");
     } else {
-      const span = document.createElement("span");
-      span.className = "contact plain";
-      span.textContent = value;
-      return span;
+      return null;
     }
     return a;
   }
 
+  function line(className, text) {
+    const p = document.createElement("p");
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
   function card(item) {
+    const words = item.card;
     const li = document.createElement("li");
     li.className = "card";
     const h = document.createElement("h3");
-    h.textContent = item.name;
-    const state = document.createElement("p");
-    state.className = "state" + (item.open_now ? " open" : "");
-    if (item.open_now) {
-      state.textContent = t("open") + (item.closes_at ? " · " + t("until", formatTime(item.closes_at)) : "");
-    } else if (item.opens_at) {
-      state.textContent = t("opens", formatTime(item.opens_at));
-    } else {
-      state.textContent = t("unknownHours");
-    }
-    li.append(h, state, contactLink(item.contact));
+    h.textContent = words.title;
+    li.append(h, line("state" + (words.state === "open" ? " open" : ""), words.status));
+    if (words.reason) li.append(line("reason", words.reason));
+    li.append(line("contact-line", words.contact));
+    const link = contactLink(item.contact, words);
+    if (link) li.append(link);
     return li;
   }
 

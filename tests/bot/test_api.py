@@ -24,6 +24,7 @@ REFERRAL_KEYS = {
     "reasons",
 }
 CONTACT_KINDS = {"phone", "line", "web_chat", "email", "in_person", "web"}
+CARD_KEYS = {"title", "status", "state", "contact", "reason", "dial", "url", "kind"}
 
 
 @pytest.fixture
@@ -51,7 +52,8 @@ def check_message(m: dict[str, Any]) -> None:
         assert m["type"] == "referrals"
         assert set(m) == {"type", "text", "items"}
         for item in m["items"]:
-            check_referral(item)
+            check_referral({k: v for k, v in item.items() if k != "card"})
+            check_card(item)
 
 
 def check_referral(item: dict[str, Any]) -> None:
@@ -59,6 +61,16 @@ def check_referral(item: dict[str, Any]) -> None:
     assert set(item["contact"]) == {"kind", "value"}
     assert item["contact"]["kind"] in CONTACT_KINDS
     assert isinstance(item["open_now"], bool) and isinstance(item["reasons"], list)
+
+
+def check_card(item: dict[str, Any]) -> None:
+    """The web chat gets each referral worded as on LINE, Telegram and Rasa (bot/cards.py)."""
+    card = item["card"]
+    assert set(card) == CARD_KEYS
+    assert card["title"] == item["name"] and card["kind"] == item["kind"]
+    assert item["contact"]["value"] in card["contact"]
+    if item["contact"]["kind"] == "phone":
+        assert card["dial"] and card["dial"].lstrip("#+").isdigit()
 
 
 async def chat(client: httpx.AsyncClient, **body: Any) -> list[dict[str, Any]]:

@@ -171,7 +171,7 @@ def test_a_contact_known_only_by_name_opens_the_official_page_instead_of_a_broke
     messages = render([Referrals("", (named,), lang="ja")], NOW)
     assert not valid_for_line(messages)
     card = messages[-1]["contents"]["contents"][0]
-    assert "こころのほっとチャット" in [c["text"] for c in card["body"]["contents"]]
+    assert "LINE: こころのほっとチャット" in [c["text"] for c in card["body"]["contents"]]
     actions = [b["action"] for b in card["footer"]["contents"]]
     assert actions == [
         {"type": "uri", "label": "ページを開く", "uri": "https://www.mhlw.go.jp/mamorouyokokoro/"}

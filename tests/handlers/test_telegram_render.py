@@ -71,7 +71,7 @@ def test_cards_speak_japanese_to_japanese_speakers() -> None:
     (message,) = render(
         [Referrals("あなたに あいそうな 窓口です。", (referral(1),), lang="ja")], "ja"
     )
-    assert "いま 開いています" in message.text
+    assert "受付中" in message.text and "電話: 0120-000-000" in message.text
     assert "話を 聞く 窓口です。" in message.text
     assert "A line that listens" not in message.text
 
