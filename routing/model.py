@@ -74,6 +74,8 @@ class Referral(BaseModel):
             "closes_at": self.closes_at.isoformat() if self.closes_at else None,
             "contact": {"kind": self.contact.kind.value, "value": self.contact.value},
             "reasons": list(self.reasons),
+            # an extension of INTERFACES.md's shape: the service's official page, or null
+            "url": self.url,
         }
 
 

@@ -10,7 +10,7 @@
       now: "今すぐ話したい", language: "English", help: "ヘルプ", forget: "わすれて", message: "メッセージ",
       placeholder: "ここに 書いて ください", send: "送る", locate: "位置を 送る",
       call: "電話する", chat: "チャットを ひらく",
-      line: "LINEで ひらく", web: "ページを ひらく", mail: "メールを 送る",
+      line: "LINEで ひらく", web: "ページを ひらく", mail: "メールを 送る", official: "公式ページ",
       failed: "送れませんでした。もう一度 おしてください。命の 危険が あるときは 119 か 110 へ。",
       noLocation: "位置が わかりませんでした。",
     },
@@ -19,7 +19,7 @@
       now: "Talk to someone now", language: "日本語", help: "Help", forget: "Forget me", message: "Message",
       placeholder: "Write here", send: "Send", locate: "Share my location",
       call: "Call", chat: "Open the chat",
-      line: "Open in LINE", web: "Open the page", mail: "Send an e-mail",
+      line: "Open in LINE", web: "Open the page", mail: "Send an e-mail", official: "Official page",
       failed: "Could not send. Please try again. If you are in danger, call 119 or 110.",
       noLocation: "Could not get your location.",
     },
@@ -109,6 +109,22 @@
     return a;
   }
 
+  // the service's own page, when it is a web address and not the button already shown
+  function officialPage(url, shown) {
+    if (typeof url !== "string") return null;
+    let page;
+    try { page = new URL(url); } catch (err) { return null; }
+    if (page.protocol !== "https:" && page.protocol !== "http:") return null;
+    if (shown && shown.href === page.href) return null;
+    const a = document.createElement("a");
+    a.className = "official";
+    a.href = page.href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.textContent = t("official");
+    return a;
+  }
+
   function line(className, text) {
     const p = document.createElement("p");
     p.className = className;
@@ -127,6 +143,8 @@
     li.append(line("contact-line", words.contact));
     const link = contactLink(item.contact, words);
     if (link) li.append(link);
+    const page = officialPage(item.url, link);
+    if (page) li.append(page);
     return li;
   }
 

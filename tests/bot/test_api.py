@@ -22,6 +22,7 @@ REFERRAL_KEYS = {
     "closes_at",
     "contact",
     "reasons",
+    "url",
 }
 CONTACT_KINDS = {"phone", "line", "web_chat", "email", "in_person", "web"}
 CARD_KEYS = {"title", "status", "state", "contact", "reason", "dial", "url", "kind"}

@@ -82,6 +82,11 @@ def test_answering_by_tapping_shows_referral_cards(page: Page) -> None:
     expect(cards.first).to_be_visible()
     assert 1 <= cards.count() <= 3
     expect(cards.first.locator("a.contact[href^='tel:']")).to_be_visible()
+    expect(cards.first.locator(".contact-line")).to_contain_text("電話: ")
+    official = cards.locator("a.official").first
+    expect(official).to_have_text("公式ページ")
+    assert (official.get_attribute("href") or "").startswith(("https://", "http://"))
+    assert "noopener" in (official.get_attribute("rel") or "").split()
     expect(page.locator("#chat .options button:enabled", has_text="ほかの 窓口")).to_be_visible()
 
 

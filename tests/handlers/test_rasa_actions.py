@@ -43,7 +43,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rasa"
 NIGHT = datetime(2026, 12, 2, 3, 0, tzinfo=TOKYO)
 """A Wednesday at 3 a.m. in Tokyo, not a holiday: most lines are closed."""
 FORM = "tsunagari_triage_form"
-REFERRAL_KEYS = {"service_id", "name", "kind", "open_now", "opens_at", "closes_at", "contact", "reasons"}  # fmt: skip
+REFERRAL_KEYS = {"service_id", "name", "kind", "open_now", "opens_at", "closes_at", "contact", "reasons", "url"}  # fmt: skip
 
 
 def example_domain() -> dict[str, Any]:

@@ -230,7 +230,10 @@ def test_the_json_answer_has_the_shape_of_the_interfaces(catalog: Catalog) -> No
         "closes_at",
         "contact",
         "reasons",
+        "url",
     }
     assert set(first["contact"]) == {"kind", "value"}
+    for item in data["referrals"]:
+        assert item["url"] == catalog.by_id[item["service_id"]].url
     closing = next(r for r in data["referrals"] if r["closes_at"])
     assert datetime.fromisoformat(closing["closes_at"]).utcoffset() is not None

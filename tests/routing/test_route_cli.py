@@ -79,6 +79,7 @@ def test_route_json_has_exactly_the_shape_of_the_interfaces(database_url: str) -
         "closes_at",
         "contact",
         "reasons",
+        "url",
     }
     assert first["closes_at"] == "2026-12-02T06:00:00+09:00"
     assert first["contact"] == {"kind": "phone", "value": "06-0000-0002"}
