@@ -113,6 +113,10 @@ def _turn(
     session: Session, inbound: Inbound, ctx: Context
 ) -> tuple[Session | None, list[Outbound]]:
     f = ctx.flow
+    if inbound.kind == "choice" and safety.is_safety_payload(inbound.payload):
+        # "are you safe?" answered, perhaps right after a crisis as the first message: the
+        # answer comes first and alone, never behind the welcome; "carry on" greets afterwards
+        return _payload(session, inbound.payload, ctx)
     greeting: list[Outbound] = []
     if session.step == "new":
         if inbound.kind == "text" and f.command_in(inbound.text) == "language":

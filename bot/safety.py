@@ -209,6 +209,11 @@ def crisis_reply(
     return out
 
 
+def is_safety_payload(payload: str) -> bool:
+    """A tap on the safety question or on the follow-up check-in."""
+    return payload in (SAFE_YES, SAFE_NO, FOLLOWUP_YES, FOLLOWUP_NO)
+
+
 def safety_answer(payload: str, lang: str) -> list[Outbound] | None:
     """The reply to a tap on the safety question or the follow-up, or None for another payload."""
     t, lg = wording().texts, _lang(lang)

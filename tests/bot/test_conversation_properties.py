@@ -5,6 +5,8 @@ crisis messages, random Unicode), taps (offered buttons, stale buttons, unknown 
 shared locations and platform events through `step`, and checks after every turn that:
 - the reply offers a next step: buttons, or a card with a contact;
 - a crisis text, at whatever step, is answered with the safety reply first;
+- a tap on "are you safe?" (or the follow-up), even right after a crisis as the first message,
+  is answered first, never behind the welcome;
 - the stored session holds none of the words the person typed.
 """
 
@@ -43,7 +45,10 @@ PAYLOADS = [
     "cmd:skip", "cmd:continue", "cmd:change", "forget:no", "forget:yes", "t:loneliness", "t:add",
     "t:yes", "t:redo", "tp:2", "tp:3", "age:u18", "reg:kanto", "reg:hokkaido", "pref:13",
     "pref:47", "ch:visit", "ch:any", "ref:more", "edit:age", "edit:topics", "lang:en", "lang:ja",
+    "safe:yes", "safe:no", "followup:yes", "followup:no",
 ]  # fmt: skip
+AFTER_A_CRISIS = ["safe:yes", "safe:no", "cmd:continue", "followup:no"]
+"""Taps that follow a crisis reply: its safety question, "keep going", the later check-in."""
 JUNK = ["", "t:", "t:nothing", "pref:99", "age:", "cmd:explode", "x" * 64, "ref:more:more", "::"]
 
 typed = st.one_of(
@@ -54,6 +59,10 @@ Action = tuple[str, Any]
 actions = st.lists(
     st.one_of(
         st.tuples(st.just("text"), typed),
+        st.tuples(
+            st.just("crisis_then_tap"),
+            st.tuples(st.sampled_from(CRISIS), st.sampled_from(AFTER_A_CRISIS)),
+        ),
         st.tuples(st.just("offered"), st.integers(min_value=0, max_value=20)),
         st.tuples(st.just("payload"), st.sampled_from(PAYLOADS + JUNK)),
         st.tuples(st.just("location"), st.tuples(st.floats(20, 50), st.floats(120, 155))),
@@ -93,35 +102,52 @@ def test_every_turn_leaves_a_next_step_puts_crisis_first_and_stores_no_words(
         if kind == "lang":
             lang = value
             continue
-        inbound = _inbound(kind, value, last, lang)
-        before = session or Session()
-        session, reply = step(before, inbound, context)
-        last = reply
+        if kind == "crisis_then_tap":
+            text, tap = value
+            turns = [Inbound(kind="text", text=text, lang=lang)]
+            turns.append(Inbound(kind="choice", payload=tap, lang=lang))
+        else:
+            turns = [_inbound(kind, value, last, lang)]
+        for inbound in turns:
+            session, last = _check_one_turn(context, session, inbound, typed_so_far)
 
-        assert offers_a_next_step(reply), (inbound, reply)
 
-        if inbound.kind == "text":
-            typed_so_far.append(inbound.text)
-            assessment = crisis.assess(inbound.text)
-            if assessment.level is RiskLevel.CRISIS:
-                assert session is not None
-                expected = safety.crisis_reply(
-                    route(
-                        crisis_request(session, context),
-                        context.catalog,
-                        context.ruleset,
-                        context.now,
-                    ),
-                    session.lang,
-                    assessment,
-                )
-                assert reply[: len(expected)] == list(expected), "the safety reply comes first"
+def _check_one_turn(
+    context: Context, before: Session | None, inbound: Inbound, typed_so_far: list[str]
+) -> tuple[Session | None, list[Outbound]]:
+    session, reply = step(before or Session(), inbound, context)
 
-        if session is not None:
-            stored = session.to_json()
-            for words in typed_so_far:
-                if personal(words):
-                    assert words.strip() not in stored
+    assert offers_a_next_step(reply), (inbound, reply)
+
+    if inbound.kind == "text":
+        typed_so_far.append(inbound.text)
+        assessment = crisis.assess(inbound.text)
+        if assessment.level is RiskLevel.CRISIS:
+            assert session is not None
+            expected = safety.crisis_reply(
+                route(
+                    crisis_request(session, context),
+                    context.catalog,
+                    context.ruleset,
+                    context.now,
+                ),
+                session.lang,
+                assessment,
+            )
+            assert reply[: len(expected)] == list(expected), "the safety reply comes first"
+
+    if inbound.kind == "choice" and safety.is_safety_payload(inbound.payload):
+        assert session is not None
+        answer = safety.safety_answer(inbound.payload, session.lang)
+        assert answer is not None
+        assert reply[: len(answer)] == answer, "the answer to 'are you safe?' comes first"
+
+    if session is not None:
+        stored = session.to_json()
+        for words in typed_so_far:
+            if personal(words):
+                assert words.strip() not in stored
+    return session, reply
 
 
 def _inbound(kind: str, value: Any, last: list[Outbound], lang: str | None) -> Inbound:
@@ -154,6 +180,21 @@ def test_a_crisis_in_the_middle_of_the_questions_gets_the_safety_reply_then_the_
     assert any(
         isinstance(m, Choices) and any(o.payload == "age:u18" for o in m.options) for m in reply
     )
+
+
+def test_not_safe_after_a_crisis_as_the_first_message_is_answered_before_any_welcome(
+    context: Context,
+) -> None:
+    session, _ = step(Session(), Inbound(kind="text", text="薬を全部飲んだ"), context)
+    assert session is not None
+    session, reply = step(session, Inbound(kind="choice", payload="safe:no"), context)
+    assert reply[:1] == safety.safety_answer("safe:no", "ja")
+    assert not any("カウンセラー" in getattr(m, "text", "") for m in reply)
+    numbers = {r.contact.value for m in reply if isinstance(m, Referrals) for r in m.items}
+    assert {"119", "110"} <= numbers
+    assert session is not None
+    session, reply = step(session, Inbound(kind="choice", payload="cmd:continue"), context)
+    assert "カウンセラー" in reply[0].text, "carrying on greets and asks the first question"
 
 
 def test_the_crisis_samples_of_the_property_are_crises_so_it_is_not_vacuous() -> None:
