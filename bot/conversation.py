@@ -83,7 +83,9 @@ def _assess(session: Session, text: str, ctx: Context) -> tuple[Session, RiskLev
         result = route(crisis_request(session, ctx), ctx.catalog, ctx.ruleset, ctx.now)
         reply = list(safety.crisis_reply(result, session.lang, assessment))
         session = session.evolve(
-            crisis_replies=session.crisis_replies + 1, last_crisis=ctx.now.timestamp()
+            crisis_replies=session.crisis_replies + 1,
+            last_crisis=ctx.now.timestamp(),
+            crisis_variant=safety.variant_of(assessment),
         )
         if not any(isinstance(m, Choices) for m in reply):
             reply += _go_on(session, ctx)
@@ -172,6 +174,7 @@ def _fresh(session: Session) -> Session:
         risk_state=session.risk_state,
         crisis_replies=session.crisis_replies,
         last_crisis=session.last_crisis,
+        crisis_variant=session.crisis_variant,
         last_seen=session.last_seen,
     )
 
@@ -205,7 +208,7 @@ def _payload(session: Session, payload: str, ctx: Context) -> tuple[Session | No
     ns, _, code = payload.partition(":")
     if ns == "cmd":
         return _command(session, code, ctx)
-    answer = safety.safety_answer(payload, lang)
+    answer = safety.safety_answer(payload, lang, safety.variant_code(session.crisis_variant))
     if answer is not None:
         # "are you safe?" answered: thank them; when not safe, the numbers again
         if code == "no":

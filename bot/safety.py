@@ -79,6 +79,7 @@ class Texts(_Strict):
     safe_question_third_party: Wording
     safe_yes: Wording
     safe_no: Wording
+    safe_no_third_party: Wording
     concern: Wording
     privacy: Wording
     followup: Wording
@@ -135,6 +136,11 @@ def variant_of(assessment: Assessment | None) -> Variant:
     if "violence" in families:
         return "violence"
     return "self"
+
+
+def variant_code(code: str | None) -> Variant:
+    """The variant a session kept (a code), "self" when none or unknown."""
+    return code if code in ("violence", "third_party") else "self"  # type: ignore[return-value]
 
 
 def _is_emergency(r: Referral) -> bool:
@@ -214,12 +220,15 @@ def is_safety_payload(payload: str) -> bool:
     return payload in (SAFE_YES, SAFE_NO, FOLLOWUP_YES, FOLLOWUP_NO)
 
 
-def safety_answer(payload: str, lang: str) -> list[Outbound] | None:
-    """The reply to a tap on the safety question or the follow-up, or None for another payload."""
+def safety_answer(payload: str, lang: str, variant: Variant = "self") -> list[Outbound] | None:
+    """The reply to a tap on the safety question or the follow-up, or None for another payload.
+
+    "Not safe" about a third person is about them, not the reporter: call 119/110 for them now,
+    stay with them if that is safe, then help for the reporter."""
     t, lg = wording().texts, _lang(lang)
     answers = {
         SAFE_YES: t.safe_yes,
-        SAFE_NO: t.safe_no,
+        SAFE_NO: t.safe_no_third_party if variant == "third_party" else t.safe_no,
         FOLLOWUP_YES: t.followup_yes,
         FOLLOWUP_NO: t.followup_no,
     }

@@ -45,6 +45,9 @@ class Session:
     """The step to return to after the "forget me" confirmation is declined."""
     crisis_replies: int = 0
     last_crisis: float | None = None
+    crisis_variant: str | None = None
+    """Whom the last crisis reply was for, as a code: "self", "violence" or "third_party"
+    (bot.safety.Variant), so the answer to "are you safe?" fits who is at risk."""
     last_seen: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
     """Room for channel wiring to keep codes (never text), e.g. a follow-up flag."""

@@ -319,3 +319,30 @@ def test_starting_over_after_a_crisis_keeps_the_emergency_numbers_first(person: 
         person.taps(payload)
     assert cards(person.last)[:2] == ["emergency_fire_ambulance_119", "emergency_police_110"]
     assert person.session is not None and person.session.topics == ("loneliness",)
+
+
+def test_not_safe_about_a_third_person_says_to_call_for_them_and_stay_with_them(
+    person: Person,
+) -> None:
+    person.taps("cmd:start")
+    person.says("友達が死にたいって言ってる")
+    assert person.session is not None and person.session.crisis_variant == "third_party"
+    reply = person.taps_label("いいえ")
+    said = all_text(reply)
+    assert "その人" in said and "ひとりにしない" in said and "119" in said
+    assert "その場を離れられるなら" not in said, "advice for the person at risk, not the reporter"
+    assert cards(reply), "then lines the reporter can call"
+
+
+def test_not_safe_about_a_third_person_in_english(person: Person) -> None:
+    person.says("my friend says he wants to kill himself", lang="en")
+    said = all_text(person.taps("safe:no"))
+    assert "that person" in said and "don't leave them alone" in said
+    assert "If you can leave" not in said
+
+
+def test_not_safe_about_oneself_keeps_the_advice_to_leave(person: Person) -> None:
+    person.taps("cmd:start")
+    person.says("今から首をつって死にます")
+    assert person.session is not None and person.session.crisis_variant == "self"
+    assert "その場を離れられるなら" in all_text(person.taps("safe:no"))

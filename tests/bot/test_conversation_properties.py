@@ -138,7 +138,8 @@ def _check_one_turn(
 
     if inbound.kind == "choice" and safety.is_safety_payload(inbound.payload):
         assert session is not None
-        answer = safety.safety_answer(inbound.payload, session.lang)
+        variant = safety.variant_code(session.crisis_variant)
+        answer = safety.safety_answer(inbound.payload, session.lang, variant)
         assert answer is not None
         assert reply[: len(answer)] == answer, "the answer to 'are you safe?' comes first"
 
