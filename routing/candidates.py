@@ -78,6 +78,8 @@ class Entry:
     """Some contact point (of any kind) is always open."""
     confidence: Confidence
     verified_ordinal: int | None
+    week_mask: int
+    """Hours of an ordinary week when some contact point is open (see `WeeklyTable.week_mask`)."""
 
     def admits_age(self, age: int | None) -> bool:
         if age is None:
@@ -96,6 +98,10 @@ def _entry(service: Service, tables: Tables) -> Entry:
     for c in service.contacts:
         languages.update(c.languages)
     elig = service.eligibility
+    reaches = tuple(
+        Reach(c, c.kind, tables.of(c.hours), c.kind in TALK_KINDS, _all_day(c), c.hours.known)
+        for c in service.contacts
+    )
     return Entry(
         service=service,
         id=service.id,
@@ -108,10 +114,7 @@ def _entry(service: Service, tables: Tables) -> Entry:
         gender=elig.gender,
         languages=frozenset(languages),
         contact_kinds=frozenset(c.kind for c in service.contacts),
-        reaches=tuple(
-            Reach(c, c.kind, tables.of(c.hours), c.kind in TALK_KINDS, _all_day(c), c.hours.known)
-            for c in service.contacts
-        ),
+        reaches=reaches,
         is_place=service.kind is ServiceKind.IBASHO
         or any(c.kind is ContactKind.IN_PERSON for c in service.contacts),
         campaign=is_campaign_only(service),
@@ -119,7 +122,56 @@ def _entry(service: Service, tables: Tables) -> Entry:
         has_24h=any(c.hours.always_open and c.hours.known for c in service.contacts),
         confidence=service.confidence,
         verified_ordinal=service.verified_on.toordinal() if service.verified_on else None,
+        week_mask=_week_mask(reaches),
     )
+
+
+def _week_mask(reaches: tuple[Reach, ...]) -> int:
+    mask = 0
+    for reach in reaches:
+        mask |= reach.table.week_mask
+    return mask
+
+
+LONG = 48
+"""Lists longer than this get the hour and language hints below; shorter ones are read whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Services in their static order (24-hour lines, confidence, freshness), with hints to
+    find, without reading the whole list, those likely open in an hour of the week and those
+    speaking a language: bit i of a hint stands for `entries[i]`."""
+
+    entries: tuple[Entry, ...]
+    open_in_hour: tuple[int, ...] | None = None
+    speaking: Mapping[str, int] | None = None
+
+    @classmethod
+    def of(cls, entries: list[Entry]) -> Ranked:
+        ordered = tuple(sorted(entries, key=_quality))
+        if len(ordered) <= LONG:
+            return cls(ordered)
+        # many services share the same weekly hours: group positions by hours, then spread
+        # each group over its hours once
+        by_mask: dict[int, int] = defaultdict(int)
+        speaking: dict[str, int] = defaultdict(int)
+        for i, entry in enumerate(ordered):
+            bit = 1 << i
+            by_mask[entry.week_mask] |= bit
+            for lang in entry.languages:
+                if lang != "ja":
+                    speaking[lang] |= bit
+        hours = [0] * 168
+        for mask, positions in by_mask.items():
+            while mask:
+                low = mask & -mask
+                hours[low.bit_length() - 1] |= positions
+                mask ^= low
+        return cls(ordered, tuple(hours), dict(speaking))
+
+
+EMPTY = Ranked(())
 
 
 def _quality(entry: Entry) -> tuple[int, int, int]:
@@ -141,15 +193,15 @@ def _generality(entry: Entry) -> int:
 @dataclass(frozen=True, slots=True)
 class CandidateIndex:
     by_id: Mapping[str, Entry]
-    national: Mapping[str, tuple[Entry, ...]]
+    national: Mapping[str, Ranked]
     """topic → national services (emergency numbers apart)."""
-    prefecture: Mapping[tuple[str, str], tuple[Entry, ...]]
+    prefecture: Mapping[tuple[str, str], Ranked]
     """(topic, prefecture code) → services for the whole prefecture."""
-    municipality: Mapping[tuple[str, str], tuple[Entry, ...]]
+    municipality: Mapping[tuple[str, str], Ranked]
     """(topic, municipality code) → services for that municipality."""
-    places_national: Mapping[str, tuple[Entry, ...]]
-    places_prefecture: Mapping[tuple[str, str], tuple[Entry, ...]]
-    places_municipality: Mapping[tuple[str, str], tuple[Entry, ...]]
+    places_national: Mapping[str, Ranked]
+    places_prefecture: Mapping[tuple[str, str], Ranked]
+    places_municipality: Mapping[tuple[str, str], Ranked]
     """The same lists, places to go (居場所, a counter to visit) only."""
     emergency: tuple[Entry, ...]
     """National emergency numbers, 119 before 110."""
@@ -193,11 +245,13 @@ class CandidateIndex:
                     if always:
                         lines_muni[area.code].append(entry)
 
-        def ordered(lists: dict[K, list[Entry]]) -> dict[K, tuple[Entry, ...]]:
-            return {k: tuple(sorted(v, key=_quality)) for k, v in lists.items()}
+        def ordered(lists: dict[K, list[Entry]]) -> dict[K, Ranked]:
+            return {k: Ranked.of(v) for k, v in lists.items()}
 
-        def places(lists: dict[K, tuple[Entry, ...]]) -> dict[K, tuple[Entry, ...]]:
-            return {k: p for k, v in lists.items() if (p := tuple(e for e in v if e.is_place))}
+        def places(lists: dict[K, list[Entry]]) -> dict[K, Ranked]:
+            return {
+                k: Ranked.of(p) for k, v in lists.items() if (p := [e for e in v if e.is_place])
+            }
 
         def general_first(items: list[Entry]) -> tuple[Entry, ...]:
             return tuple(sorted(items, key=lambda e: (_generality(e), *_quality(e))))
@@ -209,9 +263,9 @@ class CandidateIndex:
             national=nat,
             prefecture=pref,
             municipality=muni,
-            places_national=places(nat),
-            places_prefecture=places(pref),
-            places_municipality=places(muni),
+            places_national=places(national),
+            places_prefecture=places(prefecture),
+            places_municipality=places(municipality),
             emergency=tuple(emergency),
             lines_national=general_first(lines_nat),
             lines_prefecture={k: general_first(v) for k, v in lines_pref.items()},

@@ -9,13 +9,13 @@ sentences are written for the few referrals that are returned.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from resources.catalog import Catalog
 from resources.model import Confidence, ContactKind, ServiceKind
-from routing.candidates import CandidateIndex, Entry, Reach, index_for
+from routing.candidates import EMPTY, CandidateIndex, Entry, Ranked, Reach, index_for
 from routing.explain import explain
 from routing.model import Contact, Referral, RiskLevel, RoutingRequest, RoutingResult
 from routing.open_now import Moment
@@ -38,11 +38,11 @@ _KIND_PREFERENCE = {
 }
 """With no preferred channel: a voice first, then a chat, a visit; mail and web pages last."""
 
-BUDGET = 16
-"""Eligible services taken from each (topic, area) list. The lists are ordered 24-hour lines
-first, then by confidence and freshness, so the best-placed few are always seen."""
+BUDGET = 12
+"""Eligible services taken from each (topic, area) list that are likely open now; half as many
+in the person's language first, and a third as many whatever their hours (`_passes`)."""
 SCAN = 4 * BUDGET
-"""At most this many entries of a list are looked at, eligible or not."""
+"""At most this many entries of a list are looked at in one pass, eligible or not."""
 
 CRISIS_LINES = 2
 """At least this many 24-hour lines open now follow the emergency numbers in a crisis."""
@@ -161,18 +161,22 @@ def route(
 def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     seen: set[str] = set()
     found: list[_Candidate] = []
-    for locality, entries in _area_lists(ctx, stage):
-        taken = 0
-        for entry in entries[:SCAN]:
-            if taken >= BUDGET:
-                break
-            if entry.id in seen:
-                continue
-            seen.add(entry.id)
-            candidate = _consider(ctx, entry, locality, stage)
-            if candidate is not None:
-                found.append(candidate)
-                taken += 1
+    for locality, ranked in _area_lists(ctx, stage):
+        entries = ranked.entries
+        for positions, limit in _passes(ctx, ranked):
+            taken = looked = 0
+            for i in positions:
+                if taken >= limit or looked >= SCAN:
+                    break
+                entry = entries[i]
+                if entry.id in seen:
+                    continue
+                seen.add(entry.id)
+                looked += 1
+                candidate = _consider(ctx, entry, locality, stage)
+                if candidate is not None:
+                    found.append(candidate)
+                    taken += 1
     for service_id, rule_id in ctx.policy.include:
         tag = f"rule:{rule_id}"
         if service_id in seen:
@@ -194,18 +198,43 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     return found
 
 
-def _area_lists(ctx: _Context, stage: _Stage) -> Iterable[tuple[str, Sequence[Entry]]]:
+def _passes(ctx: _Context, ranked: Ranked) -> list[tuple[Iterable[int], int]]:
+    """Which positions of a list to look at, and how many to take from each look.
+
+    A short list is read in its order. In a long one, first those likely open now that speak
+    the person's language (when it is not Japanese), then those likely open now, then the
+    best-placed few whatever their hours (they say when they open)."""
+    if ranked.open_in_hour is None:
+        return [(range(len(ranked.entries)), BUDGET)]
+    open_now = ranked.open_in_hour[ctx.moment.hour_of_week]
+    passes: list[tuple[Iterable[int], int]] = []
+    if ctx.lang != "ja" and ranked.speaking and ctx.lang in ranked.speaking:
+        passes.append((_positions(open_now & ranked.speaking[ctx.lang]), BUDGET // 2))
+    passes.append((_positions(open_now), BUDGET))
+    passes.append((range(len(ranked.entries)), BUDGET // 3))
+    return passes
+
+
+def _positions(mask: int) -> Iterator[int]:
+    """The set bits of a mask, lowest first (the list's own order)."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _area_lists(ctx: _Context, stage: _Stage) -> Iterable[tuple[str, Ranked]]:
     index = ctx.index
     places = ctx.request.need == "place" and stage.place_local
     for topic in ctx.topics:
         if ctx.municipality:
             lists = index.places_municipality if places else index.municipality
-            yield f"municipality:{ctx.municipality}", lists.get((topic, ctx.municipality), ())
+            yield f"municipality:{ctx.municipality}", lists.get((topic, ctx.municipality), EMPTY)
         if ctx.prefecture:
             lists = index.places_prefecture if places else index.prefecture
-            yield f"prefecture:{ctx.prefecture}", lists.get((topic, ctx.prefecture), ())
+            yield f"prefecture:{ctx.prefecture}", lists.get((topic, ctx.prefecture), EMPTY)
         if not places:
-            yield "national", index.national.get(topic, ())
+            yield "national", index.national.get(topic, EMPTY)
 
 
 def _locality(ctx: _Context, entry: Entry) -> str | None:
@@ -488,7 +517,12 @@ def _referral(ctx: _Context, c: _Candidate) -> Referral:
         open_now=c.open_now,
         opens_at=opens_at,
         closes_at=closes_at,
-        contact=Contact.model_construct(kind=c.reach.kind, value=c.reach.contact.value),
+        contact=Contact.model_construct(
+            kind=c.reach.kind,
+            value=c.reach.contact.value,
+            label_ja=c.reach.contact.label_ja,
+            label_en=c.reach.contact.label_en,
+        ),
         reasons=reasons,
         explanation_ja=ja,
         explanation_en=en,

@@ -9,7 +9,7 @@ check the two agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from resources.schedule import TOKYO, WEEKDAYS, Closure, OpeningHours, is_national_holiday
@@ -54,6 +54,8 @@ class Moment:
     day_of_month: int
     previous_day_of_month: int
     year: int
+    hour_of_week: int
+    """Monday 00:00–01:00 is 0; the weekday even on a holiday."""
 
     @classmethod
     def of(cls, at: datetime) -> Moment:
@@ -69,6 +71,7 @@ class Moment:
             day_of_month=today.day,
             previous_day_of_month=yesterday.day,
             year=today.year,
+            hour_of_week=today.weekday() * 24 + local.hour,
         )
 
     def midnight(self) -> datetime:
@@ -109,6 +112,9 @@ class WeeklyTable:
     monthly: dict[int, tuple[Span, ...]]
     """Extra spans opening on a day of the month."""
     closed_on_holidays: bool
+    week_mask: int = 0
+    """Bit h set when it is open at some time in hour h of an ordinary week (Monday 00:00 is
+    bit 0): a hint for finding what is likely open, never the answer itself."""
 
     @classmethod
     def of(cls, hours: OpeningHours) -> WeeklyTable:
@@ -125,7 +131,7 @@ class WeeklyTable:
         monthly: dict[int, list[Span]] = {}
         for rule in hours.monthly:
             monthly.setdefault(rule.day_of_month, []).append(_span(rule.open, rule.close))
-        return cls(
+        table = cls(
             hours=hours,
             never=not hours.known,
             always=hours.known
@@ -137,6 +143,7 @@ class WeeklyTable:
             monthly={d: tuple(s) for d, s in monthly.items()},
             closed_on_holidays=hours.closed_on_holidays,
         )
+        return replace(table, week_mask=_week_mask(table))
 
     def _opening(self, kind: int, day_of_month: int) -> tuple[Span, ...]:
         spans = self.by_kind[kind]
@@ -240,6 +247,21 @@ class WeeklyTable:
             if starts:
                 return m.midnight() + timedelta(seconds=ahead * DAY + min(starts))
         return self.hours.next_open(m.at)
+
+
+def _week_mask(table: WeeklyTable) -> int:
+    """Bit h set when it is open at some time in hour h of an ordinary week (Monday 00:00 is
+    bit 0): a hint for finding what is likely open, never the answer itself."""
+    if table.never:
+        return 0
+    if table.always or table.consult:
+        return (1 << 168) - 1
+    mask = 0
+    for weekday in range(7):
+        for start, end in table.by_kind[weekday]:
+            for hour in range(start // 3600, -(-end // 3600)):
+                mask |= 1 << ((weekday * 24 + hour) % 168)
+    return mask
 
 
 class Tables:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resources.schedule import TOKYO, Closure, MonthlyRule, OpeningHours, Period, WeeklyInterval
-from routing.open_now import Moment, WeeklyTable
+from routing.open_now import HOLIDAY, Moment, WeeklyTable
 
 TIMES = (
     "00:00",
@@ -104,3 +104,15 @@ def test_the_fast_table_tells_the_same_closing_and_opening_times(
     if hours.is_open(at):
         assert table.closes_at(moment) == hours.closes_at(at)
     assert table.next_open(moment) == hours.next_open(at)
+
+
+@settings(max_examples=500, deadline=None)
+@given(opening_hours(), times)
+def test_the_hour_hint_never_hides_a_line_that_is_open_on_an_ordinary_day(
+    hours: OpeningHours, at: datetime
+) -> None:
+    table = WeeklyTable.of(hours)
+    moment = Moment.of(at)
+    ordinary = moment.kind != HOLIDAY and moment.previous_kind != HOLIDAY and not hours.monthly
+    if ordinary and hours.is_open(at):
+        assert table.week_mask >> moment.hour_of_week & 1
