@@ -36,13 +36,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from routing.conjugate import expand_verbs
 from routing.model import RiskLevel
-from routing.normalize import flick_typos, normalize, normalize_pattern
+from routing.normalize import english_typos, flick_typos, normalize, normalize_pattern
 
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "crisis_lexicon.yaml"
 
 _MACRO = re.compile(r"%([a-z_]+)%")
+# %~myself%: an English word and its one-slip typos (myslef, mysef).
+_TYPO_MACRO = re.compile(r"%~([a-z]+)%")
 # A gap inside one sentence: patterns joining two words never reach across a full stop.
 _GAP = r"[^。.!?\n]{0,12}"
 _SENTENCE_END = re.compile(r"[。.!?\n]+")
@@ -173,8 +176,11 @@ class Lexicon(_Strict):
                 raise ValueError(f"unknown macro %{name}%")
             return self.macros[name]
 
-        # Macros may use macros (two levels is plenty and keeps cycles impossible).
-        return normalize_pattern(_MACRO.sub(one, _MACRO.sub(one, pattern)))
+        # Macros may use macros (two levels is plenty and keeps cycles impossible); verb forms
+        # (%v:飲む:done%) and English typos (%~myself%) may sit in a macro too.
+        text = _MACRO.sub(one, _MACRO.sub(one, pattern))
+        text = _TYPO_MACRO.sub(lambda m: english_typos(m.group(1)), expand_verbs(text))
+        return normalize_pattern(text)
 
     def _compile(self, pattern: str, where: str) -> re.Pattern[str]:
         try:

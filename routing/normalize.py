@@ -14,6 +14,8 @@ import unicodedata
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff\ufe00-\ufe0f]")
 
 _SMALL_KANA = str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖ", "あいうえおつやゆよわかけ")
+# ぢ/づ sound like じ/ず and are typed for them (のんぢゃった, つずく): one spelling.
+_YOTSUGANA = str.maketrans("ぢづ", "じず")
 
 # Elongation marks: removed everywhere (しにたーーーい, ロープ → ろぷ) so text and lexicon
 # agree; the lexicon is normalised by the same function.
@@ -33,9 +35,14 @@ _REPEATED_NON_ASCII = re.compile(r"([^\x00-\x7f])\1+")
 _REPEATED_LETTER = re.compile(r"([a-z])\1{2,}")
 
 
+# Phone keyboards type curly apostrophes (i’m, don’t); NFKC leaves them curly.
+_APOSTROPHES = str.maketrans("\u2018\u2019\u02bc\uff07", "''''")
+
+
 def fold_width(text: str) -> str:
-    """Unicode NFKC: half-width katakana, full-width ASCII and circled digits become plain."""
-    return unicodedata.normalize("NFKC", text)
+    """Unicode NFKC: half-width katakana, full-width ASCII and circled digits become plain;
+    curly apostrophes become straight ones."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
 
 
 def to_hiragana(text: str) -> str:
@@ -44,8 +51,8 @@ def to_hiragana(text: str) -> str:
 
 
 def fold_small_kana(text: str) -> str:
-    """Small kana become full size (しにたぃ → しにたい)."""
-    return text.translate(_SMALL_KANA)
+    """Small kana become full size (しにたぃ → しにたい); ぢ and づ are read as じ and ず."""
+    return text.translate(_SMALL_KANA).translate(_YOTSUGANA)
 
 
 def strip_invisible(text: str) -> str:
@@ -165,3 +172,16 @@ def flick_typos(stem: str) -> set[str]:
 
 def _is_kana(char: str) -> bool:
     return "\u3041" <= char <= "\u309f"
+
+
+def english_typos(word: str) -> str:
+    """An English word and its one-slip typos as one alternation: a letter dropped or two
+    neighbours swapped (myslef, mysef, suicde). The first letter stays, and short words
+    (under five letters) get no variants: 'die' would become 'de'."""
+    variants = {word}
+    if len(word) >= 5:
+        for i in range(1, len(word)):
+            variants.add(word[:i] + word[i + 1 :])
+        for i in range(1, len(word) - 1):
+            variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
+    return "(?:" + "|".join(sorted(variants, key=lambda v: (-len(v), v))) + ")"
