@@ -102,8 +102,8 @@ class Card:
     kind: str
     contact_kind: ContactKind
     contact_value: str
-    """What the contact line names: a number, an id, an address or, where the registry has one,
-    the contact's label in the card's language."""
+    """The registry's value (number, id, link, address) for a channel's buttons; the `contact`
+    line shows the contact's label in the card's language instead, where the registry has one."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,19 +129,19 @@ def card(referral: Referral, lang: str, now: datetime | None = None) -> Card:
     wl = wording_language(lang)
     words = card_words()
     contact = referral.contact
-    value = contact.value
+    shown = (contact.label_ja if wl == "ja" else contact.label_en) or contact.value
     label = words.contact.model_dump()[contact.kind.value]
     return Card(
         title=referral.name,
         status=status_line(referral, wl, now),
         state=state_of(referral),
-        contact=f"{label[wl]}: {value}",
+        contact=f"{label[wl]}: {shown}",
         reason=referral.explanation_ja if wl == "ja" else referral.explanation_en,
-        dial=dial_number(value) if contact.kind is ContactKind.PHONE else None,
+        dial=dial_number(contact.value) if contact.kind is ContactKind.PHONE else None,
         url=web_url(referral.url),
         kind=referral.kind,
         contact_kind=contact.kind,
-        contact_value=value,
+        contact_value=contact.value,
     )
 
 

@@ -45,6 +45,10 @@ class Contact(BaseModel):
 
     kind: ContactKind
     value: str
+    label_ja: str = ""
+    label_en: str = ""
+    """What a card shows instead of `value` when the registry gives one (an in-person contact
+    known only as "the office for your area"); not part of the JSON shape."""
 
 
 class Referral(BaseModel):

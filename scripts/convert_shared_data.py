@@ -63,6 +63,16 @@ CONTACT_KINDS = {
     "in_person": ContactKind.IN_PERSON,
     "web": ContactKind.WEB,
 }
+ADDRESS = re.compile(r"^(?:北海道|東京都|京都府|大阪府|[^\s\d、・/]{2,3}県)\S*?[0-9０-９]")
+"""A street address starts with its prefecture and has a block number (東京都新宿区四谷1-6-1)."""
+LOCAL_OFFICE = {
+    True: ("お住まいの地域の窓口（公式ページで確認してください）",
+           "The office for your area (see the official page)"),
+    False: ("お住まいの地域の窓口", "The office for your area"),
+}  # fmt: skip
+"""What a card shows for an in-person contact the source describes instead of locating
+("177 stations nationwide", "municipal shakyo office"): the description is no address, so it
+goes into the note and the card names the local office, pointing to the official page if any."""
 NOT_ROUTED = {"fax": "fax", "sns_other": "other social media", "sms": "SMS"}
 """Channel kinds the bot does not send people to: kept as facts in the service notes."""
 
@@ -363,6 +373,16 @@ def organizations(entries: list[dict[str, Any]]) -> dict[str, Organization]:
     return out
 
 
+def _located(contact: ContactPoint, *, has_page: bool) -> ContactPoint:
+    """An in-person contact whose value describes offices rather than giving an address shows
+    the neutral local-office label in both languages; the source's words move to the note."""
+    if contact.kind is not ContactKind.IN_PERSON or ADDRESS.match(contact.value):
+        return contact
+    ja, en = LOCAL_OFFICE[has_page]
+    note = "; ".join(x for x in (contact.value, contact.note) if x)
+    return contact.model_copy(update={"value": ja, "label_ja": ja, "label_en": en, "note": note})
+
+
 def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
     sid = entry["id"]
     notes: list[str] = [entry.get("notes") or ""]
@@ -379,15 +399,14 @@ def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
         if value in (None, ""):
             notes.append(f"{kind.replace('_', ' ')}: no number or address given ({note}).")
             continue
-        contacts.append(
-            ContactPoint(
-                kind=CONTACT_KINDS[kind],
-                value=str(value),
-                note=note,
-                hours=_contact_hours(sid, kind, str(value), hours),
-                languages=("ja",) if (sid, kind) == ("dv_soudan_plus", "phone") else (),
-            )
+        contact = ContactPoint(
+            kind=CONTACT_KINDS[kind],
+            value=str(value),
+            note=note,
+            hours=_contact_hours(sid, kind, str(value), hours),
+            languages=("ja",) if (sid, kind) == ("dv_soudan_plus", "phone") else (),
         )
+        contacts.append(_located(contact, has_page=bool(entry.get("url"))))
     languages = tuple(x for x in entry["languages"] if ISO_LANGUAGE.match(x))
     other_languages = [x for x in entry["languages"] if not ISO_LANGUAGE.match(x)]
     if other_languages:

@@ -9,9 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cards import card, dial_number
+from resources.catalog import Catalog
 from resources.model import ContactKind
 from resources.schedule import TOKYO
-from routing.model import Contact, Referral
+from resources.seed import load_seed
+from routing.engine import route
+from routing.model import Contact, Referral, RoutingRequest
+from routing.rules import default_ruleset
 
 NOW = datetime(2026, 11, 27, 21, 30, tzinfo=TOKYO)
 """A Friday evening in Tokyo."""
@@ -122,3 +126,32 @@ def test_the_reason_and_title_follow_the_language() -> None:
     assert (ja.title, ja.reason) == ("東京の相談窓口", "今 つながります。")
     assert en.reason == "You can reach it now."
     assert ja.kind == "hotline"
+
+
+def test_an_in_person_contact_with_a_label_shows_it_in_each_language() -> None:
+    office = referral(
+        contact=Contact(
+            kind=ContactKind.IN_PERSON,
+            value="お住まいの地域の窓口",
+            label_ja="お住まいの地域の窓口",
+            label_en="The office for your area",
+        )
+    )
+    assert card(office, "ja", NOW).contact == "場所: お住まいの地域の窓口"
+    assert card(office, "en", NOW).contact == "Visit: The office for your area"
+    assert card(office, "en", NOW).dial is None
+
+
+def test_routing_hands_the_registry_labels_to_the_card() -> None:
+    registry, prefectures = load_seed()
+    catalog = Catalog.build(registry, prefectures, version="seed")
+    labels = {
+        (s.id, c.value): c.label_en for s in registry.services for c in s.contacts if c.label_en
+    }
+    request = RoutingRequest(topics=("elderly",), channel="visit", need="place", lang="en")
+    result = route(request, catalog, default_ruleset(), datetime(2026, 12, 2, 11, tzinfo=TOKYO))
+    labelled = [r for r in result.referrals if (r.service_id, r.contact.value) in labels]
+    assert labelled, "a local office is among the places to go"
+    for r in labelled:
+        assert card(r, "en", NOW).contact == f"Visit: {labels[(r.service_id, r.contact.value)]}"
+        assert card(r, "en", NOW).contact.isascii()
