@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from admin.auth import SessionSigner
+from admin.auth import SessionSigner, login_limiter
 from admin.console import Console
 from resources.changes import ChangeBus
 from resources.model import Prefecture
@@ -29,6 +29,8 @@ def build_console(
     stale_after_days: int = 365,
     timezone: str = "Asia/Tokyo",
     clock: Callable[[], datetime] | None = None,
+    redis_url: str | None = None,
+    redis_prefix: str = "tsunagari:",
 ) -> Console:
     if prefectures is None:
         from resources.seed import load_seed
@@ -42,6 +44,7 @@ def build_console(
         prefectures=tuple(prefectures),
         stale_after_days=stale_after_days,
         tz=ZoneInfo(timezone),
+        limiter=login_limiter(redis_url, redis_prefix),
         clock=clock,
     )
 
@@ -56,14 +59,18 @@ def build_router(
     stale_after_days: int = 365,
     timezone: str = "Asia/Tokyo",
     clock: Callable[[], datetime] | None = None,
+    redis_url: str | None = None,
+    redis_prefix: str = "tsunagari:",
 ) -> APIRouter:
-    """The console's pages and API. The session cookie is Secure when `public_url` is https."""
+    """The console's pages and API. The session cookie is Secure when `public_url` is https;
+    failed sign-ins are counted in Redis (shared by every process) when `redis_url` is given."""
     from admin.api import build_api_router
     from admin.pages import build_pages_router
 
     console = build_console(
         engine, bus, secret=secret, public_url=public_url, prefectures=prefectures,
         stale_after_days=stale_after_days, timezone=timezone, clock=clock,
+        redis_url=redis_url, redis_prefix=redis_prefix,
     )  # fmt: skip
     router = APIRouter()
     router.include_router(build_api_router(console))

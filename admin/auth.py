@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 _hasher = PasswordHasher()
+log = logging.getLogger("tsunagari.admin.auth")
 
 SESSION_COOKIE = "tsunagari_admin"
 SESSION_MAX_AGE = 12 * 3600
@@ -108,9 +112,29 @@ class SessionSigner:
         return hmac.compare_digest(self.csrf_token(session), token)
 
 
-class LoginLimiter:
-    """Refuses sign-in attempts after too many failures for one address or from one client,
-    within a sliding window. Successful sign-ins clear the address's count."""
+def _limits(email: str, client: str, max_failures: int) -> list[tuple[str, int]]:
+    """The counters one attempt touches, with their limits: the address, and the client (which
+    may try several addresses, so it gets more room). Both hashed: no address in a key."""
+    address = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    origin = hashlib.sha256(client.encode()).hexdigest()[:32]
+    return [(f"e:{address}", max_failures), (f"c:{origin}", max_failures * 4)]
+
+
+class LoginLimiter(Protocol):
+    """Refuses sign-in attempts after too many failures for one address or from one client
+    within a window; a successful sign-in clears the address's count."""
+
+    async def retry_after(self, email: str, client: str) -> int:
+        """Seconds until another attempt is allowed; 0 when one is allowed now."""
+        ...
+
+    async def failed(self, email: str, client: str) -> None: ...
+
+    async def succeeded(self, email: str) -> None: ...
+
+
+class MemoryLoginLimiter:
+    """One process: a sliding window of failure times per counter."""
 
     def __init__(
         self,
@@ -130,21 +154,69 @@ class LoginLimiter:
             failures.popleft()
         return failures
 
-    def retry_after(self, email: str, client: str) -> int:
-        """Seconds until another attempt is allowed; 0 when one is allowed now."""
+    async def retry_after(self, email: str, client: str) -> int:
         wait = 0.0
-        for key in (f"e:{email.strip().lower()}", f"c:{client}"):
+        for key, limit in _limits(email, client, self.max_failures):
             failures = self._recent(key)
-            # a client may try several addresses, so it gets more room than one address
-            limit = self.max_failures * (4 if key.startswith("c:") else 1)
             if len(failures) >= limit:
                 wait = max(wait, failures[0] + self.window - self._clock())
         return int(wait) + 1 if wait > 0 else 0
 
-    def failed(self, email: str, client: str) -> None:
+    async def failed(self, email: str, client: str) -> None:
         now = self._clock()
-        self._failures[f"e:{email.strip().lower()}"].append(now)
-        self._failures[f"c:{client}"].append(now)
+        for key, _ in _limits(email, client, self.max_failures):
+            self._failures[key].append(now)
 
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(f"e:{email.strip().lower()}", None)
+    async def succeeded(self, email: str) -> None:
+        key = _limits(email, "", self.max_failures)[0][0]
+        self._failures.pop(key, None)
+
+
+class RedisLoginLimiter:
+    """Every process of a deployment counts together: a counter per address and per client that
+    expires a window after its first failure. If Redis cannot be reached, sign-in stays
+    possible (operators must be able to fix the registry) and the failure is logged."""
+
+    def __init__(
+        self, url: str, prefix: str, max_failures: int = 5, window_seconds: int = 900
+    ) -> None:
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = f"{prefix}login:"
+        self.max_failures = max_failures
+        self.window = window_seconds
+
+    async def retry_after(self, email: str, client: str) -> int:
+        wait = 0
+        try:
+            for key, limit in _limits(email, client, self.max_failures):
+                count = await self._redis.get(self._prefix + key)
+                if count is not None and int(count) >= limit:
+                    wait = max(wait, int(await self._redis.ttl(self._prefix + key)), 1)
+        except RedisError as exc:
+            log.warning("login limiter unavailable: %s", type(exc).__name__)
+            return 0
+        return wait
+
+    async def failed(self, email: str, client: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for key, _ in _limits(email, client, self.max_failures):
+                    pipe.incr(self._prefix + key)
+                    pipe.expire(self._prefix + key, self.window, nx=True)
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("login limiter unavailable: %s", type(exc).__name__)
+
+    async def succeeded(self, email: str) -> None:
+        try:
+            await self._redis.delete(self._prefix + _limits(email, "", self.max_failures)[0][0])
+        except RedisError as exc:
+            log.warning("login limiter unavailable: %s", type(exc).__name__)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def login_limiter(redis_url: str | None, prefix: str = "tsunagari:") -> LoginLimiter:
+    """Shared through Redis when a URL is given, else this process's memory."""
+    return RedisLoginLimiter(redis_url, prefix) if redis_url else MemoryLoginLimiter()

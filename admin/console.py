@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from admin.auth import SESSION_COOKIE, LoginLimiter, Session, SessionSigner
+from admin.auth import SESSION_COOKIE, LoginLimiter, MemoryLoginLimiter, Session, SessionSigner
 from admin.users import Operator, operator_by_id, operator_for_token
 from resources.changes import ChangeBus
 from resources.model import Prefecture
@@ -27,7 +27,7 @@ class Console:
     prefectures: tuple[Prefecture, ...] = ()
     stale_after_days: int = 365
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Tokyo"))
-    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    limiter: LoginLimiter = field(default_factory=MemoryLoginLimiter)
     clock: Callable[[], datetime] | None = None
 
     def now(self) -> datetime:

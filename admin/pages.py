@@ -178,18 +178,18 @@ def build_pages_router(console: Console) -> APIRouter:
         password = str(form.get("password", ""))[:1000]
         target = _safe_next(str(form.get("next", "/admin/")))
         client = request.client.host if request.client else "unknown"
-        wait = console.limiter.retry_after(email, client)
+        wait = await console.limiter.retry_after(email, client)
         if wait:
             return page(request, "login.html", None, session, status=429, next=target,
                         email=email, error=f"Too many attempts. Try again in {wait // 60 + 1} "
                         f"minutes. / 試行回数が多すぎます。しばらくしてから再度お試しください。")  # fmt: skip
         operator = await authenticate(engine, email, password)
         if operator is None:
-            console.limiter.failed(email, client)
+            await console.limiter.failed(email, client)
             return page(request, "login.html", None, session, status=401, next=target,
                         email=email, error="Wrong e-mail or password. / メールアドレスまたは"
                         "パスワードが違います。")  # fmt: skip
-        console.limiter.succeeded(email)
+        await console.limiter.succeeded(email)
         response = RedirectResponse(target, status_code=303)
         # a fresh nonce on sign-in: a session planted before login is worth nothing after it
         fresh = Session(operator.id, Session.anonymous().nonce)

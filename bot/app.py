@@ -72,7 +72,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             public_url=settings.public_url,
             stale_after_days=settings.stale_after_days,
             timezone=settings.timezone,
-        )  # fmt: skip
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+        )
     )
 
     @app.get("/", include_in_schema=False)
