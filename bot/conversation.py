@@ -58,6 +58,7 @@ def step(session: Session, inbound: Inbound, ctx: Context) -> tuple[Session | No
         return None, []
 
     out: list[Outbound] = []
+    level = RiskLevel.NONE
     if inbound.kind == "text":
         session, level, safety_reply = _assess(session, inbound.text, ctx)
         if level is RiskLevel.CRISIS:
@@ -65,7 +66,8 @@ def step(session: Session, inbound: Inbound, ctx: Context) -> tuple[Session | No
             return session.evolve(last_seen=now, misses=0), safety_reply
         out += safety_reply
 
-    new, said = _turn(session, inbound, ctx)
+    # after a concern, words that answer no question are not a misunderstanding: re-offer it
+    new, said = _turn(session, inbound, ctx, concern=level is RiskLevel.CONCERN)
     return (None, out + said) if new is None else (new.evolve(last_seen=now), out + said)
 
 
@@ -91,7 +93,8 @@ def _assess(session: Session, text: str, ctx: Context) -> tuple[Session, RiskLev
             reply += _go_on(session, ctx)
         return session, RiskLevel.CRISIS, reply
     if state.level is RiskLevel.CONCERN:
-        return session, RiskLevel.CONCERN, list(safety.concern_reply(session.lang))
+        result = route(concern_request(session, ctx), ctx.catalog, ctx.ruleset, ctx.now)
+        return session, RiskLevel.CONCERN, list(safety.concern_reply(session.lang, result))
     return session, RiskLevel.NONE, []
 
 
@@ -112,7 +115,7 @@ def _go_on(session: Session, ctx: Context) -> list[Outbound]:
 
 # ------------------------------------------------------------------ one turn
 def _turn(
-    session: Session, inbound: Inbound, ctx: Context
+    session: Session, inbound: Inbound, ctx: Context, concern: bool = False
 ) -> tuple[Session | None, list[Outbound]]:
     f = ctx.flow
     if inbound.kind == "choice" and safety.is_safety_payload(inbound.payload):
@@ -153,7 +156,8 @@ def _turn(
         command = f.command_in(inbound.text)
         if command is not None:
             return _with(greeting, _payload(session, _command_payload(command, inbound.text), ctx))
-        return _with(greeting, _typed(session, inbound.text, ctx, first=bool(greeting)))
+        typed = _typed(session, inbound.text, ctx, first=bool(greeting), concern=concern)
+        return _with(greeting, typed)
     missed, said = _miss(session, ctx, f.text("not_shown_here", session.lang))
     return missed, greeting + said
 
@@ -344,7 +348,7 @@ def _skip(session: Session, ctx: Context) -> tuple[Session | None, list[Outbound
 
 # ------------------------------------------------------------------ typed answers
 def _typed(
-    session: Session, text: str, ctx: Context, first: bool
+    session: Session, text: str, ctx: Context, first: bool, concern: bool = False
 ) -> tuple[Session, list[Outbound]]:
     f = ctx.flow
     s = session.step
@@ -371,6 +375,8 @@ def _typed(
         return _answered(new, "region", ctx)
     elif s == "channel" and (channel := f.channel_in(text)):
         return _answered(session.evolve(channel=channel.code), "channel", ctx)
+    if concern:
+        return session, _ask(session, ctx)
     return _miss(session, ctx)
 
 
@@ -556,6 +562,14 @@ def _request(session: Session, ctx: Context, risk: RiskLevel | None = None) -> R
 def crisis_request(session: Session, ctx: Context) -> RoutingRequest:
     """What a crisis reply is routed with: the answers so far, at crisis level."""
     return _request(session, ctx, RiskLevel.CRISIS)
+
+
+def concern_request(session: Session, ctx: Context) -> RoutingRequest:
+    """What the lines after a concern are routed with: someone to talk to now, whatever the
+    answers so far (their age, area and language still count)."""
+    return _request(
+        session.evolve(topics=("suicide", "loneliness"), channel=None), ctx, RiskLevel.CONCERN
+    ).model_copy(update={"need": "talk"})
 
 
 def _route(session: Session, ctx: Context, risk: RiskLevel | None = None) -> RoutingResult:

@@ -34,6 +34,7 @@ FOLLOWUP_NO = "followup:no"
 
 MIN_LINES = 2
 MAX_LINES = 4
+CONCERN_LINES = 3
 _ALWAYS_OPEN = ("always_open", "crisis:24h")
 
 
@@ -236,9 +237,27 @@ def safety_answer(payload: str, lang: str, variant: Variant = "self") -> list[Ou
     return None if answer is None else [Text(answer(lg))]
 
 
-def concern_reply(lang: str) -> list[Outbound]:
-    """A kind acknowledgement with a 24-hour line; the conversation then carries on."""
-    return [Text(wording().texts.concern(_lang(lang)))]
+def concern_lines(result: RoutingResult | None, lang: str) -> tuple[Referral, ...]:
+    """At least two lines open now, 24-hour lines first; no 119/110 (nothing says danger now)."""
+    w, lg = wording(), _lang(lang)
+    referrals = result.referrals if result is not None else ()
+    open_lines = [r for r in referrals if not _is_emergency(r) and r.open_now]
+    open_lines.sort(key=lambda r: not _always_open(r))  # stable: routing's order otherwise
+    lines = open_lines[:CONCERN_LINES]
+    for fallback in w.fallback_lines:  # all answer 24 hours a day
+        if len(lines) >= MIN_LINES and any(_always_open(r) for r in lines):
+            break
+        if fallback.service_id not in {r.service_id for r in lines}:
+            lines.append(fallback.referral(lg, "hotline"))
+    lines.sort(key=lambda r: not _always_open(r))
+    return tuple(lines)
+
+
+def concern_reply(lang: str, result: RoutingResult | None = None) -> list[Outbound]:
+    """A kind acknowledgement and at least two lines open now (routing's, 24-hour first, else
+    the fixed 24-hour lines); the conversation then carries on."""
+    t, lg = wording().texts, _lang(lang)
+    return [Text(t.concern(lg)), Referrals(t.lines(lg), concern_lines(result, lg), lang=lg)]
 
 
 def privacy_notice(lang: str, ttl_hours: int = 24) -> str:

@@ -346,3 +346,28 @@ def test_not_safe_about_oneself_keeps_the_advice_to_leave(person: Person) -> Non
     person.says("今から首をつって死にます")
     assert person.session is not None and person.session.crisis_variant == "self"
     assert "その場を離れられるなら" in all_text(person.taps("safe:no"))
+
+
+def test_a_concern_mid_flow_is_not_a_misunderstanding_and_shows_two_lines_open_now(
+    person: Person,
+) -> None:
+    person.taps("cmd:start")
+    person.taps("t:loneliness")
+    reply = person.says("もう消えたいなって思う")
+    said = all_text(reply)
+    assert "ありがとう" in said and "わかりませんでした" not in said
+    assert person.session is not None and person.session.misses == 0
+    lines = [r for m in reply if isinstance(m, Referrals) for r in m.items]
+    assert len(lines) >= 2 and all(r.open_now for r in lines)
+    assert "always_open" in lines[0].reasons, "a 24-hour line comes first"
+    assert "age:u18" in offered(reply), "the question is offered again"
+
+
+def test_a_concern_in_english_mid_flow_is_not_a_misunderstanding(person: Person) -> None:
+    person.taps("cmd:start")
+    person.taps("lang:en")
+    person.taps("t:loneliness")
+    reply = person.says("I feel so alone")
+    assert "understand" not in all_text(reply)
+    assert len([r for m in reply if isinstance(m, Referrals) for r in m.items]) >= 2
+    assert "age:u18" in offered(reply)

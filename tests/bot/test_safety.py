@@ -182,12 +182,15 @@ def test_other_languages_get_the_english_wording() -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_concern_reply_thanks_them_and_leaves_a_24_hour_line(lang: str) -> None:
-    reply = concern_reply(lang)
-    assert all(isinstance(m, Text) for m in reply)
-    text = _all_text(reply)
-    assert "0120-279-338" in text
-    assert ("ありがとう" in text) if lang == "ja" else ("Thank you" in text)
+def test_the_concern_reply_thanks_them_and_never_gives_only_one_number(lang: str) -> None:
+    for result in (None, EMPTY, ONE_LINE, FULL):
+        reply = concern_reply(lang, result)
+        text = _all_text(reply)
+        assert ("ありがとう" in text) if lang == "ja" else ("Thank you" in text)
+        lines = [r for m in reply if isinstance(m, Referrals) for r in m.items]
+        assert len(lines) >= 2 and all(r.open_now for r in lines)
+        assert "always_open" in lines[0].reasons, "a 24-hour line comes first"
+        assert not {"119", "110"} & {r.contact.value for r in lines}
 
 
 @pytest.mark.parametrize("lang", LANGS)
