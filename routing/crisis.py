@@ -249,58 +249,174 @@ _ANY = None
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789'")
 
 
-def _first_chars(items: Any) -> tuple[set[str] | None, bool]:
-    """Characters a parsed regex sequence can start with (None: any) and whether it can be empty."""
-    from re import _constants as c  # type: ignore[attr-defined]
+_DIGITS = frozenset("0123456789")
+_SPACE = frozenset(" \t\n\r\f\v")
+_CONTROL = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v"}
+_QUANTIFIER = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 
-    firsts: set[str] = set()
-    for op, av in items:
-        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
-            continue  # zero width: look further
-        if op is c.LITERAL:
-            return firsts | {chr(av).lower()}, False
-        if op is c.IN:
-            chars: set[str] = set()
-            for kind, value in av:
-                if kind is c.LITERAL:
-                    chars.add(chr(value).lower())
-                elif kind is c.CATEGORY and value is c.CATEGORY_DIGIT:
-                    chars |= set("0123456789")
-                elif kind is c.CATEGORY and value is c.CATEGORY_SPACE:
-                    chars |= set(" \t\n")
-                elif kind is c.RANGE and value[1] - value[0] < 512:
-                    chars |= {chr(code).lower() for code in range(value[0], value[1] + 1)}
-                else:
-                    return _ANY, False
-            return firsts | chars, False
-        if op is c.SUBPATTERN:
-            sub, nullable = _first_chars(av[-1])
-        elif op is c.BRANCH:
-            sub, nullable = set(), False
-            for seq in av[1]:
-                got, empty = _first_chars(seq)
-                if got is None:
-                    return _ANY, False
-                sub |= got
-                nullable = nullable or empty
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-            sub, nullable = _first_chars(av[2])
-            nullable = nullable or av[0] == 0
+
+class _Unknown(Exception):
+    """Syntax the reader does not model: the pattern may start anywhere."""
+
+
+class _FirstChars:
+    """The characters a regex can start matching with, read from its source text.
+
+    A small reader of the syntax the lexicon uses (groups, lookarounds, classes, escapes,
+    quantifiers, alternation). Whatever it cannot tell counts as "any character", which only
+    makes the scanner try that pattern at every position: slower, never a missed match.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.p = pattern
+        self.i = 0
+
+    def starts(self) -> set[str] | None:
+        try:
+            firsts, nullable = self._alternation()
+        except (_Unknown, IndexError):
+            return _ANY
+        if self.i != len(self.p) or nullable:
+            return _ANY
+        return firsts
+
+    def _alternation(self) -> tuple[set[str] | None, bool]:
+        firsts: set[str] | None = set()
+        nullable = False
+        while True:
+            got, empty = self._sequence()
+            firsts = None if firsts is None or got is None else firsts | got
+            nullable = nullable or empty
+            if self.i < len(self.p) and self.p[self.i] == "|":
+                self.i += 1
+                continue
+            return firsts, nullable
+
+    def _sequence(self) -> tuple[set[str] | None, bool]:
+        firsts: set[str] | None = set()
+        nullable = True
+        while self.i < len(self.p) and self.p[self.i] not in "|)":
+            got, empty = self._atom()
+            empty = self._quantifier() or empty
+            if nullable:  # still at the start: this atom may be the first thing matched
+                firsts = None if firsts is None or got is None else firsts | got
+                nullable = empty
+        return firsts, nullable
+
+    def _quantifier(self) -> bool:
+        """Step over a quantifier after an atom; True if it allows zero repetitions."""
+        p = self.p
+        if self.i >= len(p):
+            return False
+        if p[self.i] in "?*+":
+            optional = p[self.i] in "?*"
+            self.i += 1
         else:
+            m = _QUANTIFIER.match(p, self.i)
+            if m is None or not (m.group(1) or m.group(3)):
+                return False  # not a quantifier: re reads the brace as a character
+            optional = not m.group(1) or int(m.group(1)) == 0
+            self.i = m.end()
+        if self.i < len(p) and p[self.i] in "?+":
+            self.i += 1  # lazy or possessive
+        return optional
+
+    def _atom(self) -> tuple[set[str] | None, bool]:
+        c = self.p[self.i]
+        self.i += 1
+        if c == "(":
+            return self._group()
+        if c == "[":
+            return self._class(), False
+        if c == "\\":
+            return self._escape()
+        if c == ".":
             return _ANY, False
-        if sub is None:
+        if c in "^$":
+            return set(), True
+        return {c.lower()}, False
+
+    def _group(self) -> tuple[set[str] | None, bool]:
+        p = self.p
+        zero_width = False
+        if p[self.i] == "?":
+            kind = p[self.i + 1]
+            if kind == ":":
+                self.i += 2
+            elif kind in "=!":
+                self.i += 2
+                zero_width = True
+            elif kind == "<" and p[self.i + 2] in "=!":
+                self.i += 3
+                zero_width = True
+            elif kind == "P" and p[self.i + 2] == "<":
+                self.i = p.index(">", self.i) + 1
+            else:
+                raise _Unknown(p[self.i : self.i + 3])
+        got = self._alternation()
+        if p[self.i] != ")":
+            raise _Unknown("unclosed group")
+        self.i += 1
+        return (set(), True) if zero_width else got
+
+    def _escape(self) -> tuple[set[str] | None, bool]:
+        c = self.p[self.i]
+        self.i += 1
+        if c == "d":
+            return set(_DIGITS), False
+        if c == "s":
+            return set(_SPACE), False
+        if c in "bBAZ":
+            return set(), True
+        if c in "wWDS" or c.isdigit() or c in "xuUN":
             return _ANY, False
-        firsts |= sub
-        if not nullable:
-            return firsts, False
-    return firsts, True
+        return {_CONTROL.get(c, c).lower()}, False
+
+    def _class(self) -> set[str] | None:
+        p = self.p
+        negated = p[self.i] == "^"
+        if negated:
+            self.i += 1
+        chars: set[str] | None = set()
+        first = True
+        while first or p[self.i] != "]":
+            first = False
+            low = self._class_char()
+            if low is None or isinstance(low, set):
+                chars = None if chars is None or low is None else chars | low
+                continue
+            if p[self.i] == "-" and p[self.i + 1] != "]":
+                self.i += 1
+                high = self._class_char()
+                if not isinstance(high, str) or ord(high) - ord(low) >= 512:
+                    chars = None
+                elif chars is not None:
+                    chars |= {chr(code).lower() for code in range(ord(low), ord(high) + 1)}
+            elif chars is not None:
+                chars.add(low.lower())
+        self.i += 1
+        return _ANY if negated else chars
+
+    def _class_char(self) -> str | set[str] | None:
+        """One member of a character class: a character, a category (set) or anything (None)."""
+        c = self.p[self.i]
+        self.i += 1
+        if c != "\\":
+            return c
+        c = self.p[self.i]
+        self.i += 1
+        if c == "d":
+            return set(_DIGITS)
+        if c == "s":
+            return set(_SPACE)
+        if c in "wWDS" or c.isdigit() or c in "xuUN":
+            return None
+        return _CONTROL.get(c, c)
 
 
 def _starts(pattern: str) -> set[str] | None:
-    from re import _parser  # type: ignore[attr-defined]
-
-    chars, nullable = _first_chars(_parser.parse(pattern, re.IGNORECASE))
-    return None if nullable else chars
+    """What the pattern can start with; None if it may start with anything (or be empty)."""
+    return _FirstChars(pattern).starts()
 
 
 _Entries = tuple[tuple[int, re.Pattern[str]], ...]
