@@ -24,6 +24,7 @@ from admin.registry import (
     ServiceNotFound,
     apply_import,
     find_services,
+    hours_computable,
     preview_import,
     save_service,
     service_of,
@@ -268,18 +269,6 @@ def plain_errors() -> Iterator[None]:
         raise HTTPException(404, f"not found: {exc}") from exc
     except InvalidChange as exc:
         raise HTTPException(422, list(exc.problems)) from exc
-
-
-def hours_computable(service: Service, now: datetime) -> None:
-    """Hours that validate but cannot be computed (dates at the edge of the calendar) would
-    break routing later: refuse them now."""
-    try:
-        for c in service.contacts:
-            c.hours.is_open(now)
-            c.hours.next_open(now)
-            c.hours.closes_at(now)
-    except (OverflowError, ValueError) as exc:
-        raise InvalidChange([f"these opening hours cannot be computed: {exc}"]) from exc
 
 
 # ---------------------------------------------------------------- routes

@@ -78,6 +78,15 @@ templates.env.globals.update(
 )  # fmt: skip
 
 
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 class NotSignedIn(Exception):
     def __init__(self, path: str) -> None:
         self.path = path
@@ -94,6 +103,12 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            response = await answer(request)
+            # operators' pages are never framed by another site, cached, or leaked by referrer
+            response.headers.update(PAGE_HEADERS)
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except NotSignedIn as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from resources.formats.csv import load_csv
 from resources.formats.problems import RegistryFileError
 from resources.formats.yaml import load_yaml
 from resources.model import Registry, Service
+from resources.schedule import TOKYO
 from routing.rules import RuleSet
 
 Format = Literal["yaml", "csv"]
@@ -136,6 +137,18 @@ async def verify_service(
     return new
 
 
+def hours_computable(service: Service, now: datetime) -> None:
+    """Hours that validate but cannot be computed (dates at the edge of the calendar) would
+    break routing later: refuse them now."""
+    try:
+        for c in service.contacts:
+            c.hours.is_open(now)
+            c.hours.next_open(now)
+            c.hours.closes_at(now)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidChange([f"these opening hours cannot be computed: {exc}"]) from exc
+
+
 def _json(service: Service) -> dict[str, Any]:
     return service.model_dump(mode="json", exclude_defaults=True)
 
@@ -187,6 +200,12 @@ async def preview_import(
             for owner, sid in active.referenced_services()
             if sid not in ids and sid in {s.id for s in old.services}
         ]
+    now = datetime.now(TOKYO)
+    for s in new.services:
+        try:
+            hours_computable(s, now)
+        except InvalidChange as exc:
+            problems += [f"{filename}: service {s.id}: {p}" for p in exc.problems]
     warnings = () if new.services else ("this file holds no services: the registry would be empty",)
     return ImportPreview(tuple(problems), diff, warnings, new)
 

@@ -171,3 +171,10 @@ async def test_checking_the_active_rules_unchanged_shows_no_difference(world: Co
     assert checked.status_code == 200
     assert "Identical to the active rule set." in checked.text
     assert "all its tests pass" in checked.text
+
+
+async def test_console_pages_cannot_be_framed_or_cached(world: ConsoleWorld) -> None:
+    for path in ("/admin/login", "/admin/services"):
+        response = await world.client.get(path)
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"
