@@ -371,3 +371,16 @@ def test_a_concern_in_english_mid_flow_is_not_a_misunderstanding(person: Person)
     assert "understand" not in all_text(reply)
     assert len([r for m in reply if isinstance(m, Referrals) for r in m.items]) >= 2
     assert "age:u18" in offered(reply)
+
+
+def test_three_concerns_back_to_back_add_up_to_the_crisis_reply(person: Person) -> None:
+    person.taps("cmd:start")
+    person.says("消えたい")
+    second = person.says("生きてる意味ない")
+    assert "safe:no" not in offered(second), "two concerns are still a concern"
+    third = person.says("もう無理")
+    assert {"119", "110"} <= {
+        r.contact.value for m in third if isinstance(m, Referrals) for r in m.items
+    }
+    assert "safe:no" in offered(third), "the crisis reply asks whether they are safe"
+    assert person.session is not None and person.session.crisis_replies == 1
