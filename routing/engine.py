@@ -301,7 +301,7 @@ def _scored(
     ctx: _Context, entry: Entry, reach: Reach, open_now: bool, fits: bool, locality: str
 ) -> _Candidate:
     request = ctx.request
-    points, _ = ctx.policy.boost(entry)
+    points = ctx.policy.points(entry)
     matched = sum(1 for t in ctx.topics if t in entry.topics)
     score = points + TOPIC_MATCH * matched
     if matched:

@@ -78,26 +78,27 @@ class Moment:
         return datetime.combine(date.fromordinal(self.ordinal), datetime.min.time(), TOKYO)
 
 
-_closed_cache: dict[tuple[tuple[Closure, ...], int], frozenset[int]] = {}
+class ClosedDays:
+    """The days a set of closures covers, worked out once a year and shared by every contact
+    point with the same closures (most have the same new-year break)."""
 
+    def __init__(self, closures: tuple[Closure, ...]) -> None:
+        self.closures = closures
+        self._by_year: dict[int, frozenset[int]] = {}
 
-def _closed_days(closures: tuple[Closure, ...], year: int) -> frozenset[int]:
-    """Day ordinals the closures cover from the last day of the year before to the year's end;
-    shared by every contact point with the same closures (most have the same new-year break)."""
-    key = (closures, year)
-    days = _closed_cache.get(key)
-    if days is None:
-        first = date(year, 1, 1).toordinal() - 1
-        last = date(year, 12, 31).toordinal()
-        days = frozenset(
-            o
-            for o in range(first, last + 1)
-            if any(c.covers(date.fromordinal(o)) for c in closures)
-        )
-        if len(_closed_cache) > 4096:
-            _closed_cache.clear()
-        _closed_cache[key] = days
-    return days
+    def of_year(self, year: int) -> frozenset[int]:
+        """Day ordinals covered from the last day of the year before to the year's end."""
+        days = self._by_year.get(year)
+        if days is None:
+            first = date(year, 1, 1).toordinal() - 1
+            last = date(year, 12, 31).toordinal()
+            days = frozenset(
+                o
+                for o in range(first, last + 1)
+                if any(c.covers(date.fromordinal(o)) for c in self.closures)
+            )
+            self._by_year[year] = days
+        return days
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,12 @@ class WeeklyTable:
     """Extra spans opening on a day of the month."""
     closed_on_holidays: bool
     week_mask: int = 0
+    closed: ClosedDays | None = None
     """Bit h set when it is open at some time in hour h of an ordinary week (Monday 00:00 is
     bit 0): a hint for finding what is likely open, never the answer itself."""
 
     @classmethod
-    def of(cls, hours: OpeningHours) -> WeeklyTable:
+    def of(cls, hours: OpeningHours, closed: ClosedDays | None = None) -> WeeklyTable:
         own: list[list[Span]] = [[] for _ in range(8)]
         for interval in hours.weekly:
             span = _span(interval.open, interval.close)
@@ -143,7 +145,9 @@ class WeeklyTable:
             monthly={d: tuple(s) for d, s in monthly.items()},
             closed_on_holidays=hours.closed_on_holidays,
         )
-        return replace(table, week_mask=_week_mask(table))
+        if closed is None and hours.closures:
+            closed = ClosedDays(hours.closures)
+        return replace(table, week_mask=_week_mask(table), closed=closed)
 
     def _opening(self, kind: int, day_of_month: int) -> tuple[Span, ...]:
         spans = self.by_kind[kind]
@@ -154,9 +158,9 @@ class WeeklyTable:
 
     def _closed(self, m: Moment) -> tuple[bool, bool]:
         """(closed today, closed yesterday)."""
-        if not self.hours.closures:
+        if self.closed is None:
             return False, False
-        days = _closed_days(self.hours.closures, m.year)
+        days = self.closed.of_year(m.year)
         return m.ordinal in days, m.ordinal - 1 in days
 
     def _today(self, m: Moment) -> list[Span] | None:
@@ -196,7 +200,7 @@ class WeeklyTable:
     def _spans_on(self, ordinal: int) -> tuple[Span, ...] | None:
         """Spans opening on a later day (its own, not the day before's); None when closed."""
         day = date.fromordinal(ordinal)
-        if self.hours.closures and ordinal in _closed_days(self.hours.closures, day.year):
+        if self.closed is not None and ordinal in self.closed.of_year(day.year):
             return None
         kind = HOLIDAY if is_national_holiday(day) else day.weekday()
         return self._opening(kind, day.day)
@@ -269,6 +273,7 @@ class Tables:
 
     def __init__(self) -> None:
         self._by_hours: dict[tuple[object, ...], WeeklyTable] = {}
+        self._closed: dict[object, ClosedDays] = {}
 
     def of(self, hours: OpeningHours) -> WeeklyTable:
         # plain tuples: comparing nested pydantic models on every lookup is far slower
@@ -281,5 +286,10 @@ class Tables:
         )  # fmt: skip
         table = self._by_hours.get(key)
         if table is None:
-            table = self._by_hours[key] = WeeklyTable.of(hours)
+            closed = None
+            if hours.closures:
+                closed = self._closed.get(key[-1])
+                if closed is None:
+                    closed = self._closed[key[-1]] = ClosedDays(hours.closures)
+            table = self._by_hours[key] = WeeklyTable.of(hours, closed)
         return table

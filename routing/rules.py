@@ -363,6 +363,8 @@ class Policy:
     boosts: list[tuple[CompiledSelector, float, str]] = field(default_factory=list)
     include: list[tuple[str, str]] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    _by_id: dict[str, float] | None = None
+    _general: list[tuple[CompiledSelector, float, str]] = field(default_factory=list)
 
     def excludes(self, entry: Entry) -> bool:
         return any(sel.matches(entry) for sel in self.exclude)
@@ -371,6 +373,28 @@ class Policy:
         if self.excludes(entry):
             return False
         return all(sel.matches(entry) for sel in self.require)
+
+    def points(self, entry: Entry) -> float:
+        """Points from boosts and penalties (what ranking needs, without the reasons)."""
+        by_id = self._by_id if self._by_id is not None else self._split_boosts()
+        points = by_id.get(entry.id, 0.0)
+        for sel, by, _ in self._general:
+            if sel.matches(entry):
+                points += by
+        return points
+
+    def _split_boosts(self) -> dict[str, float]:
+        # most boosts name services: one dictionary look-up instead of a selector each
+        by_id: dict[str, float] = {}
+        for sel, by, rule_id in self.boosts:
+            if sel.services and not (sel.organizations or sel.kinds or sel.topics or sel.languages
+                                     or sel.contact_kinds or sel.always_open is not None):  # fmt: skip
+                for sid in sel.services:
+                    by_id[sid] = by_id.get(sid, 0.0) + by
+            else:
+                self._general.append((sel, by, rule_id))
+        self._by_id = by_id
+        return by_id
 
     def boost(self, entry: Entry) -> tuple[float, tuple[str, ...]]:
         """Points from boosts and penalties, and the `rule:<id>` reasons for boosts."""

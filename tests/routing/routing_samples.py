@@ -89,7 +89,7 @@ SERVICES: tuple[Service, ...] = (
             ("general", "loneliness", "suicide", "poverty", "dv", "lgbtq", "foreign_residents"),
             (phone("0120-279-338"),), org="yorisoi_org"),
     service("yorisoi_foreign_language_line", ServiceKind.HOTLINE, ("foreign_residents", "general"),
-            (phone("0120-279-338#2", daily("10:00", "22:00")),), org="yorisoi_org",
+            (phone("0120-279-226", daily("10:00", "22:00")),), org="yorisoi_org",
             languages=("ja", "en", "zh", "ko", "es", "pt", "tl", "vi", "th", "ne")),
     service("anatano_ibasho_chat", ServiceKind.SNS_CHAT, ("suicide", "loneliness", "mental_health", "general"),
             (chat("https://talkme.jp/"),), languages=("ja", "en")),
