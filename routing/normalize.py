@@ -28,6 +28,10 @@ _BETWEEN_JAPANESE = re.compile(f"(?<=[{_JP}])[{_SEPARATORS}]+(?=[{_JP}])")
 # s h i n i t a i: single ASCII letters spaced out.
 _SPACED_LETTERS = re.compile(r"(?<![a-z])([a-z])(?:[ ._\-*]+(?=[a-z](?![a-z])))")
 _SPACES = re.compile(r"[ \t\u3000]+")
+# OD して, LINE で: a space between a Latin word and Japanese only separates scripts.
+_BETWEEN_SCRIPTS = re.compile(
+    f"(?<=[a-z0-9])[ \t\u3000]+(?=[{_JP}])|(?<=[{_JP}])[ \t\u3000]+(?=[a-z0-9])"
+)
 
 # A run of one non-ASCII character (kana, kanji, emoji) is read once: 死にたいいいい, 💊💊💊.
 _REPEATED_NON_ASCII = re.compile(r"([^\x00-\x7f])\1+")
@@ -79,6 +83,7 @@ def strip_separators(text: str) -> str:
     text = join_broken_lines(text)
     text = _BETWEEN_JAPANESE.sub("", text)
     text = _SPACED_LETTERS.sub(r"\1", text)
+    text = _BETWEEN_SCRIPTS.sub("", text)
     return _SPACES.sub(" ", text)
 
 

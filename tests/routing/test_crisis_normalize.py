@@ -86,3 +86,16 @@ def test_flick_typos_drop_a_dakuten_or_swap_neighbours_but_never_move_the_first_
 )
 def test_every_spelling_normalises_to_one_form(text: str) -> None:
     assert normalize(text) in ("しにたい", "死にたい")
+
+
+def test_curly_apostrophes_from_phone_keyboards_become_straight() -> None:
+    assert fold_width("i’m gonna") == "i'm gonna"
+
+
+def test_ji_and_zu_spelt_with_the_other_kana_read_alike() -> None:
+    assert normalize("のんぢゃった") == normalize("のんじゃった")
+
+
+def test_a_space_between_latin_and_japanese_only_separates_scripts() -> None:
+    assert normalize("友達がOD して") == "友達がodして"
+    assert normalize("i want to die") == "i want to die"
