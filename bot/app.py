@@ -110,7 +110,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
-        """Prometheus counters: turns, referrals by topic, crisis replies (no personal data)."""
+        """Prometheus counters: turns, referrals by topic, crisis replies, the inbox (depth,
+        latency, retries, dead letters, rate limits, degraded answers); no personal data."""
+        await rt.inbox.depth()  # read now: with Redis, the workers change it
         return Response(rt.metrics.render(), media_type=CONTENT_TYPE)
 
     return app

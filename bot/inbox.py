@@ -110,23 +110,31 @@ class MemoryJournal:
 
 
 class RedisJournal:
-    """A hash per event under the deployment's prefix, kept a day at most."""
+    """A hash per event under the deployment's prefix, kept a day at most. Read whole once
+    (only the worker that holds the event's partition writes it), written through."""
 
     def __init__(self, client: aioredis.Redis, key: str) -> None:
         self._client = client
         self._key = key
+        self._values: dict[str, str] | None = None
 
     async def get(self, name: str) -> str | None:
-        value = await self._client.hget(self._key, name)
-        if value is None:
-            return None
-        return value.decode() if isinstance(value, bytes) else str(value)
+        if self._values is None:
+            stored: dict[Any, Any] = await self._client.hgetall(self._key)
+            self._values = {_text(k): _text(v) for k, v in stored.items()}
+        return self._values.get(name)
 
     async def set(self, name: str, value: str) -> None:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.hset(self._key, name, value)
             pipe.expire(self._key, JOURNAL_TTL)
             await pipe.execute()
+        if self._values is not None:
+            self._values[name] = value
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +176,19 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-async def gate(limiter: RateLimiter, event: InboxEvent, journal: Journal) -> Verdict:
-    """The rate limit's verdict for an event, decided once: a retry keeps the first one."""
+async def gate(
+    limiter: RateLimiter, event: InboxEvent, journal: Journal, *, first: bool
+) -> Verdict:
+    """The rate limit's verdict for an event, decided on its first attempt: a retry keeps it
+    (only a limit is written down; nothing written means it went through)."""
     decided = await journal.get("limit")
-    if decided in ("ok", "calm", "quiet"):
+    if decided in ("calm", "quiet"):
         return decided  # type: ignore[return-value]
+    if not first:
+        return "ok"
     verdict = await limiter.check(event.person)
-    await journal.set("limit", verdict)
+    if verdict != "ok":
+        await journal.set("limit", verdict)
     return verdict
 
 
@@ -198,7 +212,7 @@ async def run_with_retries(
     outages = 0
     while still_mine():
         try:
-            verdict = await gate(limiter, event, journal)
+            verdict = await gate(limiter, event, journal, first=attempt == 1)
             if verdict == "quiet":
                 metrics.rate_limited.labels(channel=event.channel).inc()
                 return True
@@ -219,7 +233,10 @@ async def run_with_retries(
         except Exception as exc:
             # The type only: an exception's text may quote what the person wrote.
             log.warning(
-                "inbox.attempt_failed", event_key=event.key, attempt=attempt, error=type(exc).__name__
+                "inbox.attempt_failed",
+                event_key=event.key,
+                attempt=attempt,
+                error=type(exc).__name__,
             )
             if attempt >= max_attempts:
                 return False
@@ -323,6 +340,7 @@ class MemoryInbox:
                 return
 
     async def depth(self) -> int:
+        self.metrics.inbox_depth.set(self._in_hand)
         return self._in_hand
 
     async def close(self) -> None:
@@ -372,12 +390,17 @@ class RedisInbox:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, **kwargs: Any) -> RedisInbox:
-        # Short socket timeouts: a Redis that hangs must not hold a webhook past the platform's
-        # patience (the degraded answer is better than none). Workers block longer on reads.
-        client = aioredis.Redis.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT, health_check_interval=30
+        # A short connect timeout: a Redis that hangs must not hold a webhook past the
+        # platform's patience (the degraded answer is better than none). A burst of webhooks
+        # waits for a free connection rather than failing as if Redis were down.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=128,
+            timeout=REDIS_TIMEOUT,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            health_check_interval=30,
         )
-        return cls(client, prefix, **kwargs)
+        return cls(aioredis.Redis(connection_pool=pool), prefix, **kwargs)
 
     # --------------------------------------------------------- names
     def stream(self, partition: int) -> str:

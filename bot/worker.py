@@ -81,6 +81,7 @@ class InboxWorker:
         lease_seconds: float = LEASE_SECONDS,
         grace_seconds: float = GRACE_SECONDS,
         max_in_hand: int = 500,
+        concurrency: int = 48,
         batch: int = 100,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
@@ -99,6 +100,9 @@ class InboxWorker:
         self._people: dict[str, deque[Entry]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_hand: dict[int, int] = {}
+        # Events processed at once: each holds a connection of every Redis client it uses, and
+        # redis-py refuses (MaxConnectionsError) past its pool's hundred.
+        self._slots = asyncio.Semaphore(concurrency)
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
@@ -272,7 +276,8 @@ class InboxWorker:
             while queue:
                 entry = queue[0]
                 try:
-                    await self._one(entry)
+                    async with self._slots:
+                        await self._one(entry)
                 finally:
                     queue.popleft()
                     self._in_hand[entry.partition] -= 1
@@ -292,14 +297,14 @@ class InboxWorker:
         if entry.deliveries > MAX_DELIVERIES:
             await self._settle(self.inbox.dead_letter, entry, "delivered too often")
             return
-        started = time.perf_counter()
         done = await run_with_retries(
             event,
             processor,
             self.inbox.journal(event),
             self.limiter,
             self.inbox.metrics,
-            max_attempts=self.max_attempts,
+            first_attempt=entry.deliveries,
+            max_attempts=max(self.max_attempts, entry.deliveries),
             still_mine=lambda: partition in self.owned,
             retry_forever=REDIS_DOWN,
         )
@@ -307,12 +312,6 @@ class InboxWorker:
             return  # the lease went while we worked: the new owner settles it
         if done:
             await self._settle(self.inbox.done, entry)
-            log.info(
-                "worker.answered",
-                channel=event.channel,
-                event_key=event.key,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-            )
         else:
             await self._settle(self.inbox.dead_letter, entry, "every attempt failed")
 

@@ -124,6 +124,19 @@ async def test_an_event_that_always_fails_is_set_aside_and_the_next_is_still_ans
     assert "ann-1" not in repr(inbox.dead), "dead letters name events by hash only"
 
 
+async def test_operators_see_retries_and_dead_letters_in_the_metrics(recorder: Recorder) -> None:
+    inbox = MemoryInbox(max_attempts=2)
+    inbox.register("line", recorder)
+    recorder.failing["ann-1"] = -1
+    await inbox.put([event("ann", 1), event("bob", 1)])
+    await inbox.drain()
+    shown = inbox.metrics.render().decode()
+    assert 'tsunagari_inbox_dead_letters_total{channel="line"} 1.0' in shown
+    assert 'tsunagari_inbox_retries_total{channel="line"} 1.0' in shown
+    assert "tsunagari_inbox_latency_seconds_count" in shown
+    assert await inbox.depth() == 0
+
+
 async def test_a_full_inbox_refuses_so_the_platform_sends_again_later(recorder: Recorder) -> None:
     inbox = MemoryInbox(max_in_hand=2)
     inbox.register("line", recorder)
