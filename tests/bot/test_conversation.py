@@ -384,3 +384,25 @@ def test_three_concerns_back_to_back_add_up_to_the_crisis_reply(person: Person) 
     }
     assert "safe:no" in offered(third), "the crisis reply asks whether they are safe"
     assert person.session is not None and person.session.crisis_replies == 1
+
+
+KEPT_AFTER_A_CRISIS = {
+    # session field: what the welcome must call it (ja, en)
+    "risk": ("危険の 度合い", "risk level"),
+    "risk_state": ("点数", "score"),
+    "last_crisis": ("時こく", "when"),
+    "crisis_variant": ("だれに ついての", "for whom"),
+}
+
+
+def test_the_welcome_tells_the_truth_about_what_a_session_keeps_after_a_crisis(
+    context: Context,
+) -> None:
+    for lang, at in (("ja-JP", 0), ("en-US", 1)):
+        person = Person(context)
+        welcome = all_text(person.send(Inbound(kind="start", lang=lang)))
+        person.says("今から首をつって死にます")
+        assert person.session is not None
+        for name, words in KEPT_AFTER_A_CRISIS.items():
+            assert getattr(person.session, name) not in (None, "none"), name
+            assert words[at] in welcome, f"the welcome does not say that {name} is kept"

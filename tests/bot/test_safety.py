@@ -210,6 +210,12 @@ def test_the_privacy_notice_says_what_is_kept_for_how_long_and_that_text_is_neve
     assert "12 hours" in privacy_notice("en", ttl_hours=12)
 
 
+def test_the_privacy_notice_says_the_risk_level_and_the_last_emergency_numbers_are_kept() -> None:
+    ja, en = privacy_notice("ja"), privacy_notice("en")
+    assert "危険の度合い" in ja and "最後に出した時刻" in ja and "だれについて" in ja
+    assert "risk level" in en and "last shown" in en and "for whom" in en
+
+
 def test_the_follow_up_and_notification_are_neutral() -> None:
     assert followup_checkin("ja").text == "さっきの電話、つながりましたか？"
     assert all(len(o.payload.encode()) <= 64 for o in followup_checkin("en").options)
