@@ -8,10 +8,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 from fastapi import FastAPI
@@ -21,6 +23,8 @@ from tests.admin.console_fixtures import TUESDAY_NOON, Account
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 120
+"""Generous: the machine running the tests may be busy with much else."""
 
 
 def free_port() -> int:
@@ -43,37 +47,58 @@ def prepare(url: str) -> tuple[dict[str, Account], int]:
     return asyncio.run(run())
 
 
+class PortTaken(RuntimeError):
+    """Another process took the free port between our choosing it and the server binding it."""
+
+
 @contextmanager
-def running(command: list[str], env: Mapping[str, str], port: int, ready: str) -> Iterator[str]:
-    """Start `command`, wait until GET `ready` answers 200, yield the base URL, then stop it."""
-    base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"server stopped: {process.stderr.read() if process.stderr else ''}"
-                )
+def running(
+    command_for: Callable[[int], list[str]], env: Mapping[str, str], ready: str
+) -> Iterator[str]:
+    """Start the server `command_for(port)` on a free loopback port, wait until GET `ready`
+    answers 200, yield the base URL, then stop it. Its output goes to a file (a pipe nobody
+    reads would fill up and stall the server)."""
+    for attempt in range(3):
+        port = free_port()
+        with tempfile.TemporaryFile("w+") as log:
+            process = subprocess.Popen(
+                command_for(port), env={**os.environ, **env}, cwd=REPO, stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
             try:
-                if httpx.get(base + ready, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
+                try:
+                    _wait_until_ready(process, f"http://127.0.0.1:{port}{ready}", log)
+                except PortTaken:
+                    if attempt == 2:
+                        raise
+                    continue
+                yield f"http://127.0.0.1:{port}"
+                return
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, log: IO[str]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            output = log.read()[-4000:]
+            if process.poll() is not None and "address already in use" in output.lower():
+                raise PortTaken(output)
+            state = "stopped" if process.poll() is not None else "did not answer in time"
+            raise RuntimeError(f"server {state}:\n{output}")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
 
 
 def console_app() -> FastAPI:
@@ -91,10 +116,17 @@ def console_app() -> FastAPI:
     return app
 
 
+def _uvicorn(port: int) -> list[str]:
+    return [str(BIN / "uvicorn"), "--factory", "tests.admin.console_server:console_app",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+
+
+def serve_command(port: int) -> list[str]:
+    """`tsunagari serve` on loopback."""
+    return [str(BIN / "tsunagari"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
 @contextmanager
 def console_server(url: str) -> Iterator[str]:
-    port = free_port()
-    command = [str(BIN / "uvicorn"), "--factory", "tests.admin.console_server:console_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    with running(command, {"TSUNAGARI_DATABASE_URL": url}, port, "/openapi.json") as base:
+    with running(_uvicorn, {"TSUNAGARI_DATABASE_URL": url}, "/openapi.json") as base:
         yield base

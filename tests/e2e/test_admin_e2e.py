@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.admin.console_fixtures import OTHER_SERVICE, OWN_SERVICE, PASSWORD
-from tests.admin.console_server import BIN, free_port, prepare, running
+from tests.admin.console_server import prepare, running, serve_command
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.e2e
@@ -25,15 +25,13 @@ EVENINGS = {
 
 
 def serve(stack: ExitStack, database_url: str, redis_prefix: str) -> str:
-    port = free_port()
     env = {
         "TSUNAGARI_DATABASE_URL": database_url,
         "TSUNAGARI_REDIS_URL": REDIS_URL,
         "TSUNAGARI_REDIS_PREFIX": redis_prefix,
         "TSUNAGARI_SECRET_KEY": "two-process-test",
     }
-    command = [str(BIN / "tsunagari"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return stack.enter_context(running(command, env, port, "/readyz"))
+    return stack.enter_context(running(serve_command, env, "/readyz"))
 
 
 def hope_line_open_at_noon(base: str) -> bool:
@@ -91,10 +89,8 @@ BROWSER_ARGS = [
 def console(tmp_path: Path) -> Iterator[tuple[str, dict]]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
     accounts, _ = prepare(url)
-    port = free_port()
     env = {"TSUNAGARI_DATABASE_URL": url, "TSUNAGARI_SECRET_KEY": "browser-test"}
-    command = [str(BIN / "tsunagari"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, env, port, "/readyz") as base:
+    with running(serve_command, env, "/readyz") as base:
         yield base, accounts
 
 
