@@ -15,7 +15,7 @@ from datetime import datetime
 
 from resources.catalog import Catalog
 from resources.model import Confidence, ContactKind, ServiceKind
-from routing.candidates import EMPTY, CandidateIndex, Entry, Ranked, Reach, index_for
+from routing.candidates import EMPTY, LONG, CandidateIndex, Entry, Ranked, Reach, index_for
 from routing.explain import explain
 from routing.model import Contact, Referral, RiskLevel, RoutingRequest, RoutingResult
 from routing.open_now import Moment
@@ -41,8 +41,9 @@ _KIND_PREFERENCE = {
 BUDGET = 12
 """Eligible services taken from each (topic, area) list that are likely open now; half as many
 in the person's language first, and a third as many whatever their hours (`_passes`)."""
-SCAN = 4 * BUDGET
-"""At most this many entries of a list are looked at in one pass, eligible or not."""
+SCAN = LONG
+"""At most this many entries of a list are looked at in one pass, eligible or not (a short
+list, up to `LONG` entries, is read whole)."""
 
 CRISIS_LINES = 2
 """At least this many 24-hour lines open now follow the emergency numbers in a crisis."""
@@ -205,7 +206,7 @@ def _passes(ctx: _Context, ranked: Ranked) -> list[tuple[Iterable[int], int]]:
     the person's language (when it is not Japanese), then those likely open now, then the
     best-placed few whatever their hours (they say when they open)."""
     if ranked.open_in_hour is None:
-        return [(range(len(ranked.entries)), BUDGET)]
+        return [(range(len(ranked.entries)), len(ranked.entries))]
     open_now = ranked.open_in_hour[ctx.moment.hour_of_week]
     passes: list[tuple[Iterable[int], int]] = []
     if ctx.lang != "ja" and ranked.speaking and ctx.lang in ranked.speaking:
