@@ -7,8 +7,9 @@ import re
 import httpx
 import pytest
 
+from resources.formats.yaml import dump_yaml
 from tests.admin.conftest import ConsoleWorld
-from tests.admin.console_fixtures import ACCOUNTS, OTHER_SERVICE, OWN_SERVICE, PASSWORD
+from tests.admin.console_fixtures import ACCOUNTS, OTHER_SERVICE, OWN_SERVICE, PASSWORD, REGISTRY
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -178,3 +179,28 @@ async def test_console_pages_cannot_be_framed_or_cached(world: ConsoleWorld) -> 
         response = await world.client.get(path)
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["cache-control"] == "no-store"
+
+
+async def test_an_import_shows_its_changes_first_and_applies_them_only_when_asked(
+    world: ConsoleWorld,
+) -> None:
+    await sign_in(world.client, "platform_admin")
+    form = await world.client.get("/admin/import")
+    renamed = dump_yaml(REGISTRY).replace("Kizuna Chat", "Kizuna Chat Plus")
+    preview = await world.client.post(
+        "/admin/import",
+        data={"csrf": csrf_of(form.text)},
+        files={"file": ("members.yaml", renamed.encode(), "application/yaml")},
+    )
+    assert preview.status_code == 200
+    assert f"~ service {OTHER_SERVICE}: name_en" in preview.text
+    assert "Apply these changes" in preview.text
+    assert (await service_json(world, OTHER_SERVICE))["name_en"] == "Kizuna Chat"
+    applied = await world.client.post(
+        "/admin/import",
+        data={"csrf": csrf_of(preview.text), "apply": "yes", "filename": "members.yaml",
+              "format": "yaml", "text": renamed},
+    )  # fmt: skip
+    assert "Imported." in applied.text
+    assert (await service_json(world, OTHER_SERVICE))["name_en"] == "Kizuna Chat Plus"
+    assert world.heard == ["registry"]
