@@ -449,9 +449,10 @@ def _messages(exc: Exception) -> list[str]:
     return [str(exc)]
 
 
-def service_from_form(old: Service, form: Mapping[str, Any]) -> Service:
-    """The service as the edit form describes it: names, web address, notes, and each contact
-    point's value and week of hours."""
+def service_from_form(old: Service, form: Any) -> Service:
+    """The service as the edit form describes it: names, web address, topics, areas, ages,
+    and each contact point's value and week of hours. A field the form did not show keeps its
+    value."""
 
     def text(name: str, default: str) -> str:
         value = form.get(name)
@@ -467,8 +468,25 @@ def service_from_form(old: Service, form: Mapping[str, Any]) -> Service:
         name_ja=text("name_ja", old.name_ja), name_en=text("name_en", old.name_en),
         url=text("url", old.url or "") or None, hours_note=text("hours_note", old.hours_note),
         status=text("status", old.status), contacts=[c.model_dump() for c in contacts],
+        description_ja=text("description_ja", old.description_ja),
     )  # fmt: skip
+    if "topics_shown" in form:
+        data["topics"] = [str(t) for t in form.getlist("topics")]
+    if "areas" in form:
+        data["areas"] = areas_from_text(text("areas", ""))
+    for bound in ("age_min", "age_max"):
+        if bound in form:
+            value = text(bound, "")
+            data["eligibility"][bound] = int(value) if value.isdigit() else None
     return Service.model_validate(data)
+
+
+def areas_from_text(value: str) -> list[dict[str, str | None]]:
+    """`national`, or prefecture (2 digits) and municipality (5–6 digits) codes by spaces."""
+    words = value.replace(",", " ").split()
+    if not words or words == ["national"]:
+        return [{"level": "national", "code": None}]
+    return [{"level": "prefecture" if len(w) == 2 else "municipality", "code": w} for w in words]
 
 
 def simulation_from_query(query: Mapping[str, str] | Any, console: Console) -> Simulation:

@@ -204,3 +204,28 @@ async def test_an_import_shows_its_changes_first_and_applies_them_only_when_aske
     assert "Imported." in applied.text
     assert (await service_json(world, OTHER_SERVICE))["name_en"] == "Kizuna Chat Plus"
     assert world.heard == ["registry"]
+
+
+async def test_an_editor_sets_topics_area_and_ages_and_an_empty_topic_list_is_refused(
+    world: ConsoleWorld,
+) -> None:
+    await sign_in(world.client, "org_editor")
+    page = await world.client.get(f"/admin/services/{OWN_SERVICE}/edit")
+    assert 'name="topics" value="loneliness" checked' in page.text
+    base = {"csrf": csrf_of(page.text), "topics_shown": "1", "areas": "13 271004",
+            "age_min": "15", "age_max": "39"}  # fmt: skip
+    refused = await world.client.post(f"/admin/services/{OWN_SERVICE}/edit", data=base)
+    assert refused.status_code == 422
+    assert "Nothing was saved" in refused.text and "topics" in refused.text
+    saved = await world.client.post(
+        f"/admin/services/{OWN_SERVICE}/edit", data={**base, "topics": ["youth", "loneliness"]}
+    )
+    assert saved.status_code == 303, saved.text
+    service = await service_json(world, OWN_SERVICE)
+    assert service["topics"] == ["loneliness", "youth"] or service["topics"] == [
+        "youth",
+        "loneliness",
+    ]
+    assert service["areas"] == [{"level": "prefecture", "code": "13"},
+                                {"level": "municipality", "code": "271004"}]  # fmt: skip
+    assert service["eligibility"]["age_min"] == 15 and service["eligibility"]["age_max"] == 39
