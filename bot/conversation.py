@@ -8,7 +8,7 @@ The clock, the catalog and the rule set come in through `Context`; nothing here 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot import safety
@@ -22,6 +22,8 @@ from routing.model import Referral, RiskLevel, RoutingRequest, RoutingResult
 from routing.rules import RuleSet
 
 CARDS_PER_REPLY = 3
+MATCH_TEXT = 2000
+"""Characters of a text read for answers and topics; crisis reads all of it first."""
 MISSES_BEFORE_A_LINE = 2
 LINES_WHEN_LOST = 2
 """Never one number alone: Japanese lines are often busy (SAFETY.md 5)."""
@@ -65,6 +67,8 @@ def step(session: Session, inbound: Inbound, ctx: Context) -> tuple[Session | No
             # the safety reply comes first and alone; the person carries on when they wish
             return session.evolve(last_seen=now, misses=0), safety_reply
         out += safety_reply
+        # all of it was read for crisis; answers and topics sit near the start
+        inbound = replace(inbound, text=inbound.text[:MATCH_TEXT])
 
     # after a concern, words that answer no question are not a misunderstanding: re-offer it
     new, said = _turn(session, inbound, ctx, concern=level is RiskLevel.CONCERN)

@@ -1,19 +1,27 @@
 """The web chat's API: `POST /api/chat` (one turn) and `POST /api/route` (one routing decision).
 
 Shapes are INTERFACES.md's. The session id the browser chooses is the channel user id of the
-"web" channel; like every platform id it is only used through its HMAC.
+"web" channel; like every platform id it is only used through its HMAC. A long text is read
+whole for crisis (a cry for help may be long); only past `MAX_TEXT` is it refused, calmly, and
+no refusal (413, 422) ever repeats what was sent.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.cards import card
 from bot.conversation import language_of
+from bot.flow import load_flow
 from bot.messages import MAX_PAYLOAD_BYTES, Inbound, Outbound, Referrals
 from bot.runtime import Runtime
 from resources.model import Topic
@@ -22,7 +30,12 @@ from routing.engine import route
 from routing.model import Channel, RiskLevel, RoutingRequest
 
 CHANNEL = "web"
-MAX_TEXT = 2000
+MAX_TEXT = 10_000
+"""Characters of one text; all of them are checked for crisis, longer is refused (413)."""
+MAX_BODY_BYTES = 256 * 1024
+"""A request body larger than this is refused before it is read: 10,000 characters JSON-escaped
+(up to 12 bytes each for an emoji) fit well within it."""
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 
 
 class Location(BaseModel):
@@ -36,7 +49,9 @@ class ChatTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: str = Field(min_length=8, max_length=128, description="an id the client chose")
-    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    text: str | None = Field(
+        default=None, min_length=1, description=f"at most {MAX_TEXT} characters, else 413"
+    )
     choice: str | None = Field(
         default=None, min_length=1, description="a payload from an earlier options list"
     )
@@ -82,7 +97,7 @@ class RouteQuery(BaseModel):
     prefecture: str | None = Field(default=None, pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")
     channel: Channel = "any"
     lang: str = Field(default="ja", max_length=35)
-    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    text: str | None = Field(default=None, description=f"at most {MAX_TEXT} characters")
     at: datetime | None = Field(default=None, description="ISO 8601 with offset; default now")
 
     @field_validator("at")
@@ -103,23 +118,80 @@ def message_json(message: Outbound, now: datetime) -> dict[str, Any]:
     return data
 
 
-def build_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter(tags=["web chat"])
+def too_long(lang: str | None) -> JSONResponse:
+    """413 with a calm word and the numbers (the text may have been a cry for help), never the
+    text itself; both languages when the language is not known yet."""
+    flow = load_flow()
+    langs = [lang] if lang in ("ja", "en") else ["ja", "en"]
+    detail = "\n".join(flow.text("too_long", lg, limit=f"{MAX_TEXT:,}") for lg in langs)
+    return JSONResponse({"detail": detail}, status_code=413, headers={"Cache-Control": "no-store"})
 
-    @router.post("/api/chat", response_model=ChatReply)
-    async def chat(turn: ChatTurn, response: Response) -> ChatReply:
+
+def _where(loc: tuple[int | str, ...]) -> list[int | str]:
+    """Where an error is, naming our fields only: a key the client made up may be its words."""
+    return [p if isinstance(p, int) or _FIELD_NAME.fullmatch(p) else "…" for p in loc]
+
+
+def validation_error(exc: RequestValidationError) -> JSONResponse:
+    """422 saying what is wrong and where, never the values sent (FastAPI's default echoes them
+    in `input`, and a refused message may be someone's words about their life)."""
+    detail = [
+        {"type": e.get("type", ""), "loc": _where(tuple(e.get("loc", ()))), "msg": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422, headers={"Cache-Control": "no-store"})
+
+
+class GuardedRoute(APIRoute):
+    """The /api/* routes of this router: bodies capped before they are read, and validation
+    errors answered without echoing input (a router cannot install an exception handler)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                return too_long(None)
+            if len(await request.body()) > MAX_BODY_BYTES:  # chunked: no length given
+                return too_long(None)
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return validation_error(exc)
+
+        return guarded
+
+
+def build_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(tags=["web chat"], route_class=GuardedRoute)
+
+    @router.post(
+        "/api/chat",
+        response_model=ChatReply,
+        responses={413: {"description": f"text over {MAX_TEXT} characters"}},
+    )
+    async def chat(turn: ChatTurn, response: Response) -> ChatReply | JSONResponse:
         """One turn of a conversation: what the person typed or tapped, and the replies."""
         # a shared or watched device must not keep the conversation in a cache
         response.headers["Cache-Control"] = "no-store"
+        if turn.text is not None and len(turn.text) > MAX_TEXT:
+            return too_long(language_of(turn.lang))
         if turn.lang is not None:
             turn = turn.model_copy(update={"lang": language_of(turn.lang)})
         outbound = await runtime.handle(CHANNEL, turn.session, turn.inbound())
         now = runtime.clock()
         return ChatReply(messages=[message_json(m, now) for m in outbound])
 
-    @router.post("/api/route")
-    async def route_once(query: RouteQuery) -> dict[str, Any]:
+    @router.post(
+        "/api/route",
+        response_model=None,
+        responses={413: {"description": f"text over {MAX_TEXT} characters"}},
+    )
+    async def route_once(query: RouteQuery) -> dict[str, Any] | JSONResponse:
         """One routing decision, as `tsunagari route --json` prints it."""
+        if query.text is not None and len(query.text) > MAX_TEXT:
+            return too_long(language_of(query.lang))
         risk = crisis.assess(query.text).level if query.text else RiskLevel.NONE
         request = RoutingRequest(
             topics=tuple(query.topics),
