@@ -1,0 +1,413 @@
+"""Load on loopback: signed LINE webhooks at rising rates through the whole service.
+
+What runs, each in its own process: `tsunagari serve` (uvicorn) with the Redis inbox, two
+`tsunagari worker`s, Redis (the one at TSUNAGARI_TEST_REDIS or 127.0.0.1:6379, under a prefix of
+this run's own), and a bare fake LINE Messaging API that notes when each reply arrives. This
+process sends the webhooks (one text event each, people taken in turn from a pool, each signed
+with the channel secret) at a fixed rate per step, open loop, and reports per step: webhooks
+answered 2xx, events answered by a reply, throughput of answers, and p50/p99 of the time from
+sending the webhook to the reply reaching the fake LINE API. Beside it, in the same run, a bare
+ASGI endpoint under the same uvicorn that only checks the signature, driven as fast as it goes.
+
+    .venv/bin/python -m benchmarks load            # or `make bench` (every benchmark)
+    .venv/bin/python -m benchmarks.load 100 250 500 750   # the rates (events/s) of the steps
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+RATES = (50, 100, 200, 300, 500, 750)
+STEP_SECONDS = 4.0
+DRAIN_SECONDS = 15.0
+"""After a step, how long to wait for the last replies before counting them lost."""
+BARE_SECONDS = 3.0
+PEOPLE = 4000
+"""Distinct people: each writes now and then, well inside the per-person rate limit."""
+CHANNEL_SECRET = "bench-channel-secret-0123456789ab"
+ACCESS_TOKEN = "bench-access-token"
+REPO = Path(__file__).resolve().parents[1]
+TEXTS = ("こんにちは", "ひとりで さみしい", "仕事が 見つからない", "hello")
+
+
+# ---------------------------------------------------------------- the processes under test
+def fake_line_api() -> Any:
+    """The LINE Messaging API, bare: takes replies, pushes and profile reads, notes arrivals."""
+    from aiohttp import web
+
+    arrivals: dict[str, float] = {}
+    pushes: list[float] = []
+
+    async def reply(request: web.Request) -> web.Response:
+        body = await request.json()
+        arrivals.setdefault(body["replyToken"], time.time())
+        return web.json_response({"sentMessages": [{"id": "1"} for _ in body["messages"]]})
+
+    async def push(request: web.Request) -> web.Response:
+        body = await request.json()
+        pushes.append(time.time())
+        return web.json_response({"sentMessages": [{"id": "1"} for _ in body["messages"]]})
+
+    async def profile(request: web.Request) -> web.Response:
+        user = request.match_info["user"]
+        return web.json_response({"displayName": "bench", "userId": user, "language": "ja"})
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"arrivals": arrivals, "pushes": len(pushes)})
+
+    app = web.Application()
+    app.router.add_post("/v2/bot/message/reply", reply)
+    app.router.add_post("/v2/bot/message/push", push)
+    app.router.add_get("/v2/bot/profile/{user}", profile)
+    app.router.add_get("/_stats", stats)
+    return app
+
+
+def serve_fake_line_api(port: int) -> None:
+    from aiohttp import web
+
+    web.run_app(fake_line_api(), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The least a LINE webhook can do: read the body, check its signature, answer."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    given = dict(scope["headers"]).get(b"x-line-signature", b"").decode()
+    status = 200 if hmac.compare_digest(given, sign(body)) else 401
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def sign(body: bytes) -> str:
+    digest = hmac.new(CHANNEL_SECRET.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """The processes of one run and where they listen."""
+
+    workdir: Path
+    env: dict[str, str]
+    server_port: int
+    bare_port: int
+    api_port: int
+    processes: list[subprocess.Popen[bytes]]
+
+    def spawn(self, name: str, *command: str) -> None:
+        with (self.workdir / f"{name}.log").open("wb") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    command, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def start_stack(workdir: Path, redis_url: str, prefix: str) -> Stack:
+    python = sys.executable
+    tsunagari = str(Path(python).parent / "tsunagari")
+    server_port, bare_port, api_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TSUNAGARI_")}
+    env.update(
+        TSUNAGARI_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'registry.db'}",
+        TSUNAGARI_REDIS_URL=redis_url,
+        TSUNAGARI_REDIS_PREFIX=prefix,
+        TSUNAGARI_SECRET_KEY=secrets.token_urlsafe(32),
+        TSUNAGARI_LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+        TSUNAGARI_LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
+        TSUNAGARI_LINE_API_BASE=f"http://127.0.0.1:{api_port}",
+        PYTHONUNBUFFERED="1",
+    )
+    subprocess.run([tsunagari, "seed"], env=env, cwd=REPO, check=True, capture_output=True)
+    stack = Stack(workdir, env, server_port, bare_port, api_port, [])
+    code = f"from benchmarks.load import serve_fake_line_api; serve_fake_line_api({api_port})"
+    stack.spawn("fake-line-api", python, "-c", code)
+    stack.spawn("serve", tsunagari, "serve", "--port", str(server_port))
+    stack.spawn("worker-1", tsunagari, "worker")
+    stack.spawn("worker-2", tsunagari, "worker")
+    bare = ("-m", "uvicorn", "benchmarks.load:bare_app", "--port", str(bare_port))
+    stack.spawn("bare", python, *bare, "--no-access-log", "--log-level", "warning")
+    return stack
+
+
+# ---------------------------------------------------------------- the load
+class Webhooks:
+    """Signed webhook bodies, one text event each, people taken in turn from a pool."""
+
+    def __init__(self) -> None:
+        self.people = ["U" + secrets.token_hex(16) for _ in range(PEOPLE)]
+        self.count = 0
+
+    def next(self) -> tuple[str, bytes, dict[str, str]]:
+        user = self.people[self.count % PEOPLE]
+        token = uuid.uuid4().hex
+        text = TEXTS[self.count % len(TEXTS)]
+        self.count += 1
+        event = {
+            "type": "message",
+            "mode": "active",
+            "timestamp": int(time.time() * 1000),
+            "source": {"type": "user", "userId": user},
+            "webhookEventId": uuid.uuid4().hex.upper()[:26],
+            "deliveryContext": {"isRedelivery": False},
+            "replyToken": token,
+            "message": {"type": "text", "id": str(self.count), "text": text, "quoteToken": "q"},
+        }
+        body = json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False)
+        raw = body.encode()
+        headers = {"Content-Type": "application/json", "X-Line-Signature": sign(raw)}
+        return token, raw, headers
+
+
+@dataclass
+class Step:
+    rate: int
+    sent: int
+    accepted: int
+    answered: int
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    send_lag_ms: float
+
+
+async def run_step(
+    http: aiohttp.ClientSession, url: str, hooks: Webhooks, rate: int, seconds: float
+) -> tuple[dict[str, float], int, int, float]:
+    """Send `rate` webhooks a second for `seconds`, open loop; returns when each was sent,
+    how many were sent and accepted, and the worst lag behind the schedule."""
+    sent_at: dict[str, float] = {}
+    accepted = 0
+    lag = 0.0
+    tasks: set[asyncio.Task[None]] = set()
+    total = int(rate * seconds)
+
+    async def post(token: str, body: bytes, headers: dict[str, str]) -> None:
+        nonlocal accepted
+        sent_at[token] = time.time()
+        try:
+            async with http.post(url, data=body, headers=headers) as response:
+                await response.read()
+                accepted += response.status == 200
+        except aiohttp.ClientError:
+            pass
+
+    start = time.perf_counter()
+    for i in range(total):
+        due = start + i / rate
+        now = time.perf_counter()
+        if due > now:
+            await asyncio.sleep(due - now)
+        else:
+            lag = max(lag, now - due)
+        task = asyncio.create_task(post(*hooks.next()))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks, timeout=30)
+    return sent_at, total, accepted, lag
+
+
+async def arrivals(http: aiohttp.ClientSession, api: str) -> dict[str, float]:
+    async with http.get(f"{api}/_stats") as response:
+        data = await response.json()
+    return {k: float(v) for k, v in data["arrivals"].items()}
+
+
+async def measure_step(
+    http: aiohttp.ClientSession, url: str, api: str, hooks: Webhooks, rate: int
+) -> Step:
+    sent_at, total, accepted, lag = await run_step(http, url, hooks, rate, STEP_SECONDS)
+    deadline = time.perf_counter() + DRAIN_SECONDS
+    got: dict[str, float] = {}
+    while time.perf_counter() < deadline:
+        got = await arrivals(http, api)
+        if all(token in got for token in sent_at):
+            break
+        await asyncio.sleep(0.25)
+    latencies = sorted(got[t] - s for t, s in sent_at.items() if t in got)
+    answered = len(latencies)
+    first = min(sent_at.values()) if sent_at else 0.0
+    last = max((got[t] for t in sent_at if t in got), default=first)
+    throughput = answered / (last - first) if last > first else 0.0
+    return Step(
+        rate,
+        total,
+        accepted,
+        answered,
+        throughput,
+        _percentile(latencies, 50) * 1000,
+        _percentile(latencies, 99) * 1000,
+        lag * 1000,
+    )
+
+
+async def bare_rate(http: aiohttp.ClientSession, url: str, hooks: Webhooks) -> float:
+    """Requests a second the bare endpoint answers, closed loop with 64 senders."""
+    bodies = [hooks.next() for _ in range(2000)]
+    done = 0
+    stop = time.perf_counter() + BARE_SECONDS
+
+    async def sender(k: int) -> None:
+        nonlocal done
+        i = k
+        while time.perf_counter() < stop:
+            _, body, headers = bodies[i % len(bodies)]
+            async with http.post(url, data=body, headers=headers) as response:
+                await response.read()
+                done += response.status == 200
+            i += 64
+
+    start = time.perf_counter()
+    await asyncio.gather(*(sender(k) for k in range(64)))
+    return done / (time.perf_counter() - start)
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str, limit: float = 120) -> None:
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        try:
+            if await check():
+                return
+        except (aiohttp.ClientError, OSError):
+            pass
+        await asyncio.sleep(0.25)
+    raise RuntimeError(f"gave up waiting for {what}")
+
+
+async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    from bot.inbox import PARTITIONS
+
+    server = f"http://127.0.0.1:{stack.server_port}"
+    bare = f"http://127.0.0.1:{stack.bare_port}/webhooks/line"
+    api = f"http://127.0.0.1:{stack.api_port}"
+    redis = aioredis.Redis.from_url(redis_url)
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def up(url: str) -> bool:
+            async with http.get(url) as response:
+                return response.status < 500
+
+        async def leased() -> bool:
+            owners = await redis.mget([f"{prefix}inbox:lease:p{p}" for p in range(PARTITIONS)])
+            return None not in owners and await redis.zcard(f"{prefix}inbox:workers") == 2
+
+        await wait_until(lambda: up(f"{server}/healthz"), "tsunagari serve")
+        await wait_until(lambda: up(f"{api}/_stats"), "the fake LINE API")
+        await wait_until(lambda: up(f"http://127.0.0.1:{stack.bare_port}/"), "the bare endpoint")
+        await wait_until(leased, "two workers holding every partition")
+        hooks = Webhooks()
+        print("warming up (200 events at 50/s) ...", flush=True)
+        await measure_step(http, f"{server}/webhooks/line", api, hooks, 50)
+
+        bare_rps = await bare_rate(http, bare, hooks)
+        print(f"bare ASGI endpoint (signature check only): {bare_rps:,.0f} requests/s\n")
+        print("rate/s   sent  2xx   answered  answers/s  p50 ms  p99 ms  sender lag ms")
+        steps: list[Step] = []
+        for rate in rates:
+            step = await measure_step(http, f"{server}/webhooks/line", api, hooks, rate)
+            steps.append(step)
+            print(
+                f"{step.rate:>6} {step.sent:>6} {step.accepted:>5} {step.answered:>9}"
+                f" {step.throughput:>10.0f} {step.p50_ms:>7.0f} {step.p99_ms:>7.0f}"
+                f" {step.send_lag_ms:>13.0f}",
+                flush=True,
+            )
+            if step.answered < step.sent * 0.95:
+                print(
+                    f"  (over 5% unanswered {DRAIN_SECONDS:.0f} s after the step: no higher rates)"
+                )
+                break
+        kept = [s for s in steps if s.answered == s.sent and s.throughput >= 0.95 * s.rate]
+        sustained = max((s.rate for s in kept), default=0)
+        peak = max((s.throughput for s in steps), default=0.0)
+        print(
+            f"\nsustained: {sustained} events/s (the highest rate whose every event was answered"
+            f" and the answers kept pace); peak answer throughput {peak:,.0f}/s ="
+            f" {peak / bare_rps:.1%} of the bare endpoint's {bare_rps:,.0f} requests/s"
+        )
+        await redis.aclose()
+
+
+async def clean(redis_url: str, prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    redis = aioredis.Redis.from_url(redis_url)
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=1000)]
+    for i in range(0, len(keys), 500):
+        await redis.delete(*keys[i : i + 500])
+    await redis.aclose()
+
+
+def main(rates: tuple[int, ...] = RATES) -> None:
+    redis_url = os.environ.get("TSUNAGARI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    prefix = f"tsunagari-bench:{uuid.uuid4().hex[:8]}:"
+    print(
+        f"loopback, {os.cpu_count()} cores shared by everything (and whatever else runs);"
+        f" steps of {STEP_SECONDS:.0f} s; Redis {redis_url}"
+    )
+    with tempfile.TemporaryDirectory(prefix="tsunagari-bench-") as tmp:
+        stack = start_stack(Path(tmp), redis_url, prefix)
+        try:
+            asyncio.run(drive(stack, rates, redis_url, prefix))
+        finally:
+            stack.stop()
+            asyncio.run(clean(redis_url, prefix))
+
+
+if __name__ == "__main__":
+    main(tuple(int(a) for a in sys.argv[1:]) or RATES)
