@@ -8,12 +8,15 @@ service's before/after in the audit log, and announces the change on the bus.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from admin.roles import Action, Actor, authorize
@@ -28,8 +31,30 @@ from routing.rules import RuleSet
 
 Format = Literal["yaml", "csv"]
 
-# One writer at a time in this process: an edit is read-modify-write of the whole registry.
-_write_lock = asyncio.Lock()
+_LOCK_KEY = 0x7473_756E_6761
+"""PostgreSQL advisory lock id of the registry writers ("tsunga")."""
+_process_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def one_writer(engine: AsyncEngine) -> AsyncIterator[None]:
+    """One registry writer at a time: an edit reads the registry, changes it and stores it
+    whole, so two edits at once would lose one. Within a process an asyncio lock; across
+    processes on PostgreSQL an advisory lock (held on its own connection, released even if
+    that connection dies). SQLite is one process in embedded mode, where the first suffices."""
+    lock = _process_locks.setdefault(engine, asyncio.Lock())
+    async with lock:
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        async with engine.connect() as conn:
+            await conn.execute(sql("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(sql("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+                await conn.commit()
 
 
 class ServiceNotFound(LookupError):
@@ -101,7 +126,7 @@ async def save_service(
 ) -> Service:
     """Replace a stored service by `new` (same id). The operator must own the service both as
     it was and as it will be, so nobody moves a service out of another organisation's hands."""
-    async with _write_lock:
+    async with one_writer(engine):
         registry = await store.load_registry(engine)
         old = service_of(registry, new.id)
         authorize(actor, Action.EDIT_SERVICE, old.organization_id)
@@ -121,7 +146,7 @@ async def verify_service(
     engine: AsyncEngine, bus: ChangeBus, actor: Actor, who: str, service_id: str, today: date
 ) -> Service:
     """Mark a service's facts as confirmed today, by `who` (kept in the audit log)."""
-    async with _write_lock:
+    async with one_writer(engine):
         registry = await store.load_registry(engine)
         old = service_of(registry, service_id)
         authorize(actor, Action.VERIFY_SERVICE, old.organization_id)
@@ -222,7 +247,7 @@ async def apply_import(
 ) -> ImportPreview:
     """Import for real: the same checks as the preview, then one transaction (or nothing)."""
     authorize(actor, Action.IMPORT_REGISTRY)
-    async with _write_lock:
+    async with one_writer(engine):
         preview = await preview_import(engine, text, fmt, filename, active)
         if not preview.ok or preview.registry is None:
             return preview
