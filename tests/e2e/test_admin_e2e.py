@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.admin.console_fixtures import OTHER_SERVICE, OWN_SERVICE, PASSWORD
+from tests.admin.console_fixtures import OTHER_SERVICE, OWN_SERVICE, PASSWORD, RULES
 from tests.admin.console_server import prepare, running, serve_command
 from tests.conftest import REDIS_URL
 
@@ -34,9 +34,17 @@ def serve(stack: ExitStack, database_url: str, redis_prefix: str) -> str:
     return stack.enter_context(running(serve_command, env, "/readyz"))
 
 
-def hope_line_open_at_noon(base: str) -> bool:
+def hope_line(base: str) -> dict:
     answer = httpx.post(f"{base}/api/route", json=NOON, timeout=10).json()
-    return next(r["open_now"] for r in answer["referrals"] if r["service_id"] == OWN_SERVICE)
+    return next(r for r in answer["referrals"] if r["service_id"] == OWN_SERVICE)
+
+
+def hope_line_open_at_noon(base: str) -> bool:
+    return bool(hope_line(base)["open_now"])
+
+
+def hope_line_reasons(base: str) -> list[str]:
+    return list(hope_line(base)["reasons"])
 
 
 @pytest.fixture
@@ -48,7 +56,7 @@ def two_processes(postgres_url: str, redis_prefix: str) -> Iterator[tuple[str, s
         yield first, second, accounts
 
 
-def test_a_change_through_one_process_reaches_the_other_within_moments(
+def test_changes_through_one_process_reach_the_other_within_moments(
     two_processes: tuple[str, str, dict],
 ) -> None:
     first, second, accounts = two_processes
@@ -63,6 +71,20 @@ def test_a_change_through_one_process_reaches_the_other_within_moments(
         time.sleep(0.05)
     assert not hope_line_open_at_noon(second)
     assert not hope_line_open_at_noon(first)
+
+    admin = {"Authorization": f"Bearer {accounts['platform_admin'].token}"}
+    renamed = RULES.replace("hope_for_loneliness", "hope_renamed")
+    saved = httpx.post(
+        f"{first}/api/admin/rules", json={"text": renamed}, headers=admin, timeout=30
+    )
+    activated = httpx.post(
+        f"{first}/api/admin/rules/{saved.json()['id']}/activate", headers=admin, timeout=30
+    )
+    assert activated.status_code == 200, activated.text
+    deadline = time.monotonic() + 5
+    while "rule:hope_renamed" not in hope_line_reasons(second) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "rule:hope_renamed" in hope_line_reasons(second)
 
 
 def test_another_organisations_service_is_refused_by_every_process(
