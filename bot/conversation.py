@@ -8,6 +8,7 @@ The clock, the catalog and the rule set come in through `Context`; nothing here 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -49,13 +50,34 @@ def language_of(code: str | None) -> str | None:
     return "ja" if base == "ja" else "en"
 
 
+_JAPANESE = re.compile(
+    r"[\u3005\u3006\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff9f]"
+)
+"""Kana, kanji and full-width forms (what a Japanese keyboard types)."""
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+_SLASH_COMMAND = re.compile(r"^\s*/\w+")
+
+
+def script_language(text: str) -> str | None:
+    """ja for text with any Japanese character, en for Latin words without one (a bot command
+    such as /start says nothing), None when the script says nothing (emoji, digits)."""
+    if _JAPANESE.search(text):
+        return "ja"
+    if _LATIN_WORD.search(_SLASH_COMMAND.sub("", text)):
+        return "en"
+    return None
+
+
 def step(session: Session, inbound: Inbound, ctx: Context) -> tuple[Session | None, list[Outbound]]:
     now = ctx.now.timestamp()
     if session.step != "new" and now - session.last_seen > ctx.session_ttl:
         # quiet for longer than the TTL: start again with a greeting, like a new person
         session = Session()
     if session.step == "new":
-        session = session.evolve(lang=language_of(inbound.lang) or session.lang)
+        # Nobody has chosen a language at "new" (a choice always moves past it): the platform's
+        # language, else the script of the first words ("I feel so alone" is answered in English)
+        written = script_language(inbound.text) if inbound.kind == "text" else None
+        session = session.evolve(lang=language_of(inbound.lang) or written or session.lang)
     if inbound.kind == "forget":
         return None, []
 

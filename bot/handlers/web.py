@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.cards import card
-from bot.conversation import language_of
+from bot.conversation import language_of, script_language
 from bot.flow import load_flow
 from bot.messages import MAX_PAYLOAD_BYTES, Inbound, Outbound, Referrals
 from bot.runtime import Runtime
@@ -176,7 +176,7 @@ def build_router(runtime: Runtime) -> APIRouter:
         # a shared or watched device must not keep the conversation in a cache
         response.headers["Cache-Control"] = "no-store"
         if turn.text is not None and len(turn.text) > MAX_TEXT:
-            return too_long(language_of(turn.lang))
+            return too_long(language_of(turn.lang) or script_language(turn.text[:MAX_TEXT]))
         if turn.lang is not None:
             turn = turn.model_copy(update={"lang": language_of(turn.lang)})
         outbound = await runtime.handle(CHANNEL, turn.session, turn.inbound())

@@ -406,3 +406,39 @@ def test_the_welcome_tells_the_truth_about_what_a_session_keeps_after_a_crisis(
         for name, words in KEPT_AFTER_A_CRISIS.items():
             assert getattr(person.session, name) not in (None, "none"), name
             assert words[at] in welcome, f"the welcome does not say that {name} is kept"
+
+
+def test_english_words_without_a_platform_language_are_answered_in_english(
+    context: Context,
+) -> None:
+    session, reply = step(Session(), Inbound(kind="text", text="I feel so alone"), context)
+    assert session is not None and session.lang == "en"
+    assert "not a counsellor" in all_text(reply) and "ありがとう" not in all_text(reply)
+
+
+def test_an_english_crisis_without_a_platform_language_gets_the_english_safety_reply(
+    context: Context,
+) -> None:
+    session, reply = step(Session(), Inbound(kind="text", text="kms lol"), context)
+    assert "Are you somewhere safe right now?" in all_text(reply)
+    assert session is not None
+    _, reply = step(session, Inbound(kind="choice", payload="safe:no"), context)
+    assert "Thank you for telling me" in all_text(reply)
+
+
+def test_japanese_words_or_a_platform_language_keep_japanese(context: Context) -> None:
+    _, reply = step(Session(), Inbound(kind="text", text="さみしい"), context)
+    assert "カウンセラーでは ありません" in all_text(reply)
+    _, reply = step(Session(), Inbound(kind="text", text="hello", lang="ja-JP"), context)
+    assert "カウンセラーでは ありません" in all_text(reply)
+    _, reply = step(Session(), Inbound(kind="text", text="/start"), context)
+    assert "カウンセラーでは ありません" in all_text(reply), "a bot command is no English"
+
+
+def test_a_language_the_person_chose_is_kept_whatever_they_write_next(person: Person) -> None:
+    person.says("hello")
+    person.says("日本語")
+    assert person.session is not None and person.session.lang == "ja"
+    reply = person.says("I lost my job")
+    assert person.session is not None and person.session.lang == "ja"
+    assert all_text(reply) == "「仕事」の ことですね？", "understood, and asked in Japanese"

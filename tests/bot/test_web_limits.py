@@ -112,3 +112,13 @@ async def test_route_reads_a_long_text_for_crisis(client: httpx.AsyncClient) -> 
     response = await client.post("/api/route", json={"text": text})
     assert response.status_code == 200
     assert response.json()["risk"] == "crisis"
+
+
+async def test_an_english_message_over_the_cap_is_refused_in_english(
+    client: httpx.AsyncClient,
+) -> None:
+    text = "I have been carrying this for a long time. " * 300
+    response = await client.post("/api/chat", json={"session": SESSION, "text": text})
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "shorter parts" in detail and "分けて" not in detail
