@@ -222,8 +222,10 @@ def build_pages_router(console: Console) -> APIRouter:
     # ------------------------------------------------------------- services
     @router.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
-        await signed_in(request)
-        return RedirectResponse("/admin/services", status_code=303)
+        who, _ = await signed_in(request)
+        # an org editor starts from its own services
+        start = "/admin/services?mine=1" if who.organization_id else "/admin/services"
+        return RedirectResponse(start, status_code=303)
 
     @router.get("/services", response_class=HTMLResponse)
     async def services(
