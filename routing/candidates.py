@@ -21,6 +21,7 @@ TALK_KINDS = frozenset({ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHA
 """Contact points where a person reaches another person right away."""
 
 K = TypeVar("K")
+CONFIDENCE_POINTS = {Confidence.HIGH: 0.0, Confidence.MEDIUM: -3.0, Confidence.LOW: -20.0}
 _CONFIDENCE_ORDER = {Confidence.HIGH: 0, Confidence.MEDIUM: 1, Confidence.LOW: 2}
 
 
@@ -52,6 +53,8 @@ class Reach:
     talk: bool
     all_day: bool
     known: bool
+    live: bool
+    """Someone answers or receives you there (phone, chat, a visit), unlike a page or mail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class Entry:
     verified_ordinal: int | None
     week_mask: int
     """Hours of an ordinary week when some contact point is open (see `WeeklyTable.week_mask`)."""
+    age_limited: bool
+    confidence_points: float
+    """Taken off the score: stale or unsure entries sink."""
 
     def admits_age(self, age: int | None) -> bool:
         if age is None:
@@ -88,10 +94,6 @@ class Entry:
             return False
         return not (self.age_max is not None and age > self.age_max)
 
-    @property
-    def age_limited(self) -> bool:
-        return self.age_min is not None or self.age_max is not None
-
 
 def _entry(service: Service, tables: Tables) -> Entry:
     languages = set(service.languages)
@@ -99,7 +101,15 @@ def _entry(service: Service, tables: Tables) -> Entry:
         languages.update(c.languages)
     elig = service.eligibility
     reaches = tuple(
-        Reach(c, c.kind, tables.of(c.hours), c.kind in TALK_KINDS, _all_day(c), c.hours.known)
+        Reach(
+            c,
+            c.kind,
+            tables.of(c.hours),
+            c.kind in TALK_KINDS,
+            _all_day(c),
+            c.hours.known,
+            c.kind in TALK_KINDS or c.kind is ContactKind.IN_PERSON,
+        )  # fmt: skip
         for c in service.contacts
     )
     return Entry(
@@ -123,6 +133,8 @@ def _entry(service: Service, tables: Tables) -> Entry:
         confidence=service.confidence,
         verified_ordinal=service.verified_on.toordinal() if service.verified_on else None,
         week_mask=_week_mask(reaches),
+        age_limited=elig.age_min is not None or elig.age_max is not None,
+        confidence_points=CONFIDENCE_POINTS[service.confidence],
     )
 
 

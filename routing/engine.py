@@ -55,7 +55,8 @@ OPEN_NOW = 100.0
 OPEN_WEB = 40.0
 """A web page or a mail form is 'open', but nobody answers right away."""
 ALWAYS_OPEN = 10.0
-LOCALITY = {"municipality": 30.0, "prefecture": 20.0, "national": 0.0}
+LOCALITY = {"mun": 30.0, "pre": 20.0, "nat": 0.0}
+"""Municipal, prefectural, national: by the first letters of the locality reason."""
 CHANNEL_FIT = 15.0
 LANGUAGE_FIT = 25.0
 LANGUAGE_MISSING = 10.0
@@ -65,8 +66,6 @@ NEED_FIT = 25.0
 TOPIC_MATCH = 6.0
 SPECIALISED = 5.0
 STALE = 10.0
-LOW_CONFIDENCE = 20.0
-MEDIUM_CONFIDENCE = 3.0
 AUDIENCE_FIT = 10.0
 AUDIENCE_UNSURE = 15.0
 
@@ -110,6 +109,13 @@ class _Context:
     municipality: str | None
     topics: tuple[str, ...]
     wanted: frozenset[ContactKind] | None
+    topic_set: frozenset[str]
+    channel_chosen: bool
+    need: str
+    age: int | None
+    gender: str | None
+    fresh_since: int
+    """Day ordinal: entries verified before it are stale."""
 
 
 def route(
@@ -124,17 +130,25 @@ def route(
     wanted = CHANNEL_KINDS.get(request.channel)
     if request.need == "place" and wanted is None:
         wanted = CHANNEL_KINDS["visit"]
+    policy = ruleset.policy_for(request, moment.at)
+    topics = tuple(request.topics) or ("general",)
     ctx = _Context(
         request=request,
         catalog=catalog,
         index=index_for(catalog),
-        policy=ruleset.policy_for(request, moment.at),
+        policy=policy,
         moment=moment,
         lang=base_language(request.lang),
         prefecture=prefecture,
         municipality=municipality,
-        topics=tuple(request.topics) or ("general",),
+        topics=topics,
         wanted=wanted,
+        topic_set=frozenset(topics),
+        channel_chosen=request.channel != "any",
+        need=request.need,
+        age=request.age,
+        gender=request.gender,
+        fresh_since=moment.ordinal - policy.stale_after_days,
     )
     fallback = False
     candidates: list[_Candidate] = []
@@ -269,9 +283,9 @@ def _consider(
     policy = ctx.policy
     if policy.excludes(entry) if included else not policy.admits(entry):
         return None
-    if ctx.request.need == "place" and stage.place_local and not entry.is_place and not included:
+    if ctx.need == "place" and stage.place_local and not entry.is_place and not included:
         return None
-    strict = stage.strict_channel and ctx.request.channel != "any"
+    strict = stage.strict_channel and ctx.channel_chosen
     choice = _choose_contact(entry, ctx.wanted, ctx.moment, strict=strict)
     if choice is None:
         return None
@@ -301,44 +315,38 @@ def _choose_contact(
 def _scored(
     ctx: _Context, entry: Entry, reach: Reach, open_now: bool, fits: bool, locality: str
 ) -> _Candidate:
-    request = ctx.request
-    points = ctx.policy.points(entry)
-    matched = sum(1 for t in ctx.topics if t in entry.topics)
-    score = points + TOPIC_MATCH * matched
+    # the hot path of a decision: plain local arithmetic on precomputed facts
+    score = ctx.policy.points(entry) + entry.confidence_points + LOCALITY[locality[:3]]
+    matched = len(ctx.topic_set & entry.topics)
     if matched:
-        score += SPECIALISED * matched / entry.topic_count
+        score += TOPIC_MATCH * matched + SPECIALISED * matched / entry.topic_count
     if open_now:
-        score += OPEN_NOW if reach.talk or reach.kind is ContactKind.IN_PERSON else OPEN_WEB
+        score += OPEN_NOW if reach.live else OPEN_WEB
         if reach.all_day:
             score += ALWAYS_OPEN
-    score += LOCALITY[locality.split(":", 1)[0]]
-    if request.channel != "any" and fits:
+    if fits and ctx.channel_chosen:
         score += CHANNEL_FIT
-    speaks = ctx.lang in entry.languages
-    if ctx.lang != "ja" and speaks:
-        score += LANGUAGE_FIT
-    elif not speaks:
+    if ctx.lang in entry.languages:
+        if ctx.lang != "ja":
+            score += LANGUAGE_FIT
+    else:
         score -= LANGUAGE_MISSING if ctx.lang == "ja" else FOREIGN_LANGUAGE_MISSING
-    if request.need == "place" and entry.is_place:
+    need = ctx.need
+    if need == "place" and entry.is_place:
         score += NEED_FIT
-    elif request.need == "talk" and entry.kind is ServiceKind.IBASHO:
+    elif need == "talk" and entry.kind is ServiceKind.IBASHO:
         score -= NEED_FIT
     if entry.age_limited:
-        score += AUDIENCE_FIT if request.age is not None else -AUDIENCE_UNSURE
-    if entry.gender is not None and request.gender == entry.gender:
+        score += AUDIENCE_FIT if ctx.age is not None else -AUDIENCE_UNSURE
+    if entry.gender is not None and ctx.gender == entry.gender:
         score += AUDIENCE_FIT
-    if _stale(ctx, entry):
+    if entry.verified_ordinal is None or entry.verified_ordinal < ctx.fresh_since:
         score -= STALE
-    if entry.confidence is Confidence.LOW:
-        score -= LOW_CONFIDENCE
-    elif entry.confidence is Confidence.MEDIUM:
-        score -= MEDIUM_CONFIDENCE
     return _Candidate(entry, reach, open_now, fits, locality, score)
 
 
 def _stale(ctx: _Context, entry: Entry) -> bool:
-    verified = entry.verified_ordinal
-    return verified is None or ctx.moment.ordinal - verified > ctx.policy.stale_after_days
+    return entry.verified_ordinal is None or entry.verified_ordinal < ctx.fresh_since
 
 
 # ---------------------------------------------------------------- choosing the top
