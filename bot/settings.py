@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -59,12 +61,30 @@ class Settings(BaseSettings):
         """The server secret: from the setting, else generated once into ./var/secret."""
         if self.secret_key:
             return self.secret_key.encode()
-        path = VAR_DIR / "secret"
-        if not path.exists():
-            VAR_DIR.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+        return secret_file(VAR_DIR / "secret")
+
+
+def secret_file(path: Path) -> bytes:
+    """The secret kept in `path`, created once, readable by its owner only from the first byte.
+
+    It is written into a private file of this process (created 0600, never chmod-ed later) and
+    linked into place: `link` fails if the file exists, so when two processes start at once
+    one secret wins, whole, and both use it; nobody ever reads a half-written secret."""
+    if path.exists():
         return path.read_text().strip().encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mine = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(mine, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: its secret is the one
+            os.link(mine, path)
+    finally:
+        mine.unlink(missing_ok=True)
+    return path.read_text().strip().encode()
 
 
 def load_settings() -> Settings:
