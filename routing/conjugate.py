@@ -122,7 +122,32 @@ def verb_pattern(spec: str, table: VerbForms | None = None) -> str:
     for verb in verbs.split("/"):
         for aspect in aspects.split("+"):
             forms.update(dict.fromkeys(table.forms(verb.strip(), aspect)))
-    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
+    return _trie(list(forms))
+
+
+_META = re.compile(r"[\\()\[\]?*+|{}.^$]")
+
+
+def _trie(forms: list[str]) -> str:
+    """One alternation with shared prefixes factored out (飲ん(?:だ|じゃった|…)): `re` tries
+    alternatives one by one, so a shared prefix is read once instead of once per form.
+    Only the literal head of each form is factored; its regex tail stays whole."""
+    heads: dict[str, list[str]] = {}
+    for form in forms:
+        m = _META.search(form)
+        cut = m.start() if m else len(form)
+        heads.setdefault(form[:1] if cut else "", []).append(form)
+    branches: list[str] = []
+    for first, group in sorted(heads.items(), key=lambda item: item[0]):
+        if not first or len(group) == 1:
+            branches.extend(group)
+            continue
+        rests = [form[1:] for form in group]
+        tail = _trie([rest for rest in rests if rest])
+        branches.append(re.escape(first) + (tail if all(rests) else tail + "?"))
+    # Longer alternatives first: 飲んじゃった before 飲んだ where neither is factored.
+    branches.sort(key=len, reverse=True)
+    return "(?:" + "|".join(branches) + ")"
 
 
 def expand_verbs(pattern: str, table: VerbForms | None = None) -> str:
