@@ -160,8 +160,8 @@ class Ranked:
     speaking: Mapping[str, int] | None = None
 
     @classmethod
-    def of(cls, entries: list[Entry]) -> Ranked:
-        ordered = tuple(sorted(entries, key=_quality))
+    def of(cls, entries: list[Entry], *, in_order: bool = False) -> Ranked:
+        ordered = tuple(entries) if in_order else tuple(sorted(entries, key=_quality))
         if len(ordered) <= LONG:
             return cls(ordered)
         # many services share the same weekly hours: group positions by hours, then spread
@@ -260,9 +260,11 @@ class CandidateIndex:
         def ordered(lists: dict[K, list[Entry]]) -> dict[K, Ranked]:
             return {k: Ranked.of(v) for k, v in lists.items()}
 
-        def places(lists: dict[K, list[Entry]]) -> dict[K, Ranked]:
+        def places(lists: dict[K, Ranked]) -> dict[K, Ranked]:
             return {
-                k: Ranked.of(p) for k, v in lists.items() if (p := [e for e in v if e.is_place])
+                k: Ranked.of(p, in_order=True)
+                for k, v in lists.items()
+                if (p := [e for e in v.entries if e.is_place])
             }
 
         def general_first(items: list[Entry]) -> tuple[Entry, ...]:
@@ -275,9 +277,9 @@ class CandidateIndex:
             national=nat,
             prefecture=pref,
             municipality=muni,
-            places_national=places(national),
-            places_prefecture=places(prefecture),
-            places_municipality=places(municipality),
+            places_national=places(nat),
+            places_prefecture=places(pref),
+            places_municipality=places(muni),
             emergency=tuple(emergency),
             lines_national=general_first(lines_nat),
             lines_prefecture={k: general_first(v) for k, v in lines_pref.items()},
