@@ -6,9 +6,11 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+import admin
 from resources.formats.yaml import dump_yaml
-from tests.admin.conftest import ConsoleWorld
+from tests.admin.conftest import SECRET, ConsoleWorld
 from tests.admin.console_fixtures import ACCOUNTS, OTHER_SERVICE, OWN_SERVICE, PASSWORD, REGISTRY
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -229,3 +231,35 @@ async def test_an_editor_sets_topics_area_and_ages_and_an_empty_topic_list_is_re
     assert service["areas"] == [{"level": "prefecture", "code": "13"},
                                 {"level": "municipality", "code": "271004"}]  # fmt: skip
     assert service["eligibility"]["age_min"] == 15 and service["eligibility"]["age_max"] == 39
+
+
+async def test_the_api_called_with_the_console_cookie_needs_the_csrf_header(
+    world: ConsoleWorld,
+) -> None:
+    await sign_in(world.client, "org_editor")
+    token = csrf_of((await world.client.get("/admin/services")).text)
+    hours = {"always_open": True}
+    url = f"/api/admin/services/{OWN_SERVICE}/contacts/0/hours"
+    refused = await world.client.put(url, json=hours)
+    assert refused.status_code == 403
+    assert (await service_json(world, OWN_SERVICE))["contacts"][0]["hours"].get(
+        "always_open"
+    ) is None
+    accepted = await world.client.put(url, json=hours, headers={"X-CSRF-Token": token})
+    assert accepted.status_code == 200
+    assert (await service_json(world, OWN_SERVICE))["contacts"][0]["hours"]["always_open"] is True
+
+
+async def test_behind_https_the_session_cookie_is_sent_only_over_https(world: ConsoleWorld) -> None:
+    app = FastAPI()
+    app.include_router(
+        admin.build_router(world.engine, world.bus, secret=SECRET, prefectures=(),
+                           public_url="https://tsunagari.example.org")
+    )  # fmt: skip
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://tsunagari.example.org"
+    ) as client:
+        response = await client.get("/admin/login")
+    assert "secure" in response.headers["set-cookie"].lower()
+    plain = await world.client.get("/admin/login")
+    assert "secure" not in plain.headers["set-cookie"].lower()
