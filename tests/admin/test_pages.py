@@ -242,9 +242,7 @@ async def test_the_api_called_with_the_console_cookie_needs_the_csrf_header(
     url = f"/api/admin/services/{OWN_SERVICE}/contacts/0/hours"
     refused = await world.client.put(url, json=hours)
     assert refused.status_code == 403
-    assert (await service_json(world, OWN_SERVICE))["contacts"][0]["hours"].get(
-        "always_open"
-    ) is None
+    assert (await service_json(world, OWN_SERVICE))["contacts"][0]["hours"]["always_open"] is False
     accepted = await world.client.put(url, json=hours, headers={"X-CSRF-Token": token})
     assert accepted.status_code == 200
     assert (await service_json(world, OWN_SERVICE))["contacts"][0]["hours"]["always_open"] is True
