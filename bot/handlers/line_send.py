@@ -131,7 +131,10 @@ class LineMessenger:
             unanswered_since = float(earlier) if earlier else None
             await journal.set("reply_tried", repr(unanswered_since or time.time()))
         status = await self._with_retries(
-            "reply", lambda: self._api.reply_message(request), unanswered_since
+            "reply",
+            lambda: self._api.reply_message(request),
+            unanswered_since,
+            patient=journal is not None,
         )
         if journal is not None and status is not None and status != 200 and not retryable(status):
             await journal.set("reply_tried", "refused")
@@ -151,11 +154,17 @@ class LineMessenger:
         what: str,
         call: Callable[[], Awaitable[Any]],
         unanswered_since: float | None = None,
+        *,
+        patient: bool = False,
     ) -> int | None:
         """200 when LINE took the call; else the last status it answered (None: no answer).
-        `unanswered_since`: when an earlier attempt at this reply ended without an answer."""
+        `unanswered_since`: when an earlier attempt at this reply ended without an answer.
+        `patient`: while a reply may already be with LINE and its token is fresh, keep trying
+        the reply (a refused token then tells it went through) rather than push it again."""
         status: int | None = None
-        for attempt in range(self._attempts):
+        attempt = -1
+        while True:
+            attempt += 1
             wait: float | None = None
             try:
                 async with asyncio.timeout(self._timeout):
@@ -187,9 +196,17 @@ class LineMessenger:
                     "line.send_retry", call=what, error=type(exc).__name__, attempt=attempt + 1
                 )
                 unanswered_since = unanswered_since or time.time()
-            if attempt + 1 < self._attempts:
-                await self._sleep(self._delay(attempt, wait))
-        log.warning("line.send_gave_up", call=what, attempts=self._attempts)
+            pending = (
+                patient
+                and what == "reply"
+                and unanswered_since is not None
+                and attempt + 1 < 3 * self._attempts
+                and time.time() - unanswered_since < REPLY_TOKEN_FRESH - self._max_delay
+            )
+            if attempt + 1 >= self._attempts and not pending:
+                break
+            await self._sleep(self._delay(min(attempt, self._attempts - 1), wait))
+        log.warning("line.send_gave_up", call=what, attempts=attempt + 1)
         return status
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
