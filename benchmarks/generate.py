@@ -39,6 +39,17 @@ _KINDS = (
 _CONTACTS = (ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHAT, ContactKind.IN_PERSON)
 
 
+def _value(kind: ContactKind, i: int, k: int) -> str:
+    """A contact value of the shape its kind needs (the model checks it)."""
+    if kind is ContactKind.PHONE:
+        return f"050-{i // 10000 % 10000:04d}-{i % 10000:04d}"
+    if kind is ContactKind.LINE:
+        return f"@gen{i}-{k}"
+    if kind is ContactKind.WEB_CHAT:
+        return f"https://gen{i}.example.jp/chat/{k}"
+    return f"{kind.value}-{i}-{k}"
+
+
 def _hours(rng: random.Random) -> OpeningHours:
     shape = rng.random()
     if shape < 0.1:
@@ -85,7 +96,7 @@ def generate_registry(n: int, seed: int = 20261127) -> Registry:
     services = []
     for i in range(n):
         contacts = tuple(
-            ContactPoint(kind=kind, value=f"{kind.value}-{i}-{k}", hours=_hours(rng))
+            ContactPoint(kind=kind, value=_value(kind, i, k), hours=_hours(rng))
             for k, kind in enumerate(rng.sample(_CONTACTS, rng.randint(1, 3)))
         )
         low = rng.choice((None, None, 6, 13, 18, 65))

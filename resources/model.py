@@ -7,11 +7,19 @@ service is lives here once. They are frozen: a catalog snapshot can be shared be
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from resources.schedule import OpeningHours
 
@@ -118,18 +126,95 @@ class Eligibility(Frozen):
         return not (self.age_max is not None and age > self.age_max)
 
 
+_SHORT_NUMBER = re.compile(r"1\d\d|#\d{4}")
+"""Emergency and short numbers: 110, 119, 189, 188; #8008, #9110, #8891, #9999."""
+_DOMESTIC_NUMBER = re.compile(r"\(?0\d[\d ()-]*\d")
+_INTERNATIONAL_NUMBER = re.compile(r"\+81[ -]?\(?[1-9][\d ()-]*\d")
+_URL = re.compile(r"https?://[^\s/?#@:.]+(?:\.[^\s/?#@:.]+)+(?::\d{1,5})?(?:[/?#]\S*)?")
+"""An absolute http(s) URL whose host has a dot (a name on the internet, not a word)."""
+_HTTPS_URL = re.compile(r"https://" + _URL.pattern.removeprefix("https?://"))
+_LINE_ID = re.compile(r"@[A-Za-z0-9._-]{1,32}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+_NOT_A_LINE_NAME = re.compile(r"[\n@]|://|^(?:www\.|line\.me|lin\.ee)|^[\d#+() -]+$")
+"""What an operator may type into a LINE contact by mistake: an address, a number, a bad id."""
+
+_EXPECTED: dict[ContactKind, str] = {
+    ContactKind.PHONE: (
+        "a phone number: a Japanese number in digits with optional hyphens, spaces or brackets "
+        "(0120-279-338, 03-3868-3811, +81 3-3868-3811) or a short number (110, 119, 189, #8008)"
+    ),
+    ContactKind.WEB: "an absolute http(s) URL (https://www.example.jp/)",
+    ContactKind.WEB_CHAT: "an absolute http(s) URL of the chat (https://talkme.jp/)",
+    ContactKind.LINE: (
+        "a LINE id (@yorisoi-chat), a line.me or other https URL, or the official account's "
+        "name as LINE's search shows it"
+    ),
+    ContactKind.EMAIL: "an e-mail address (soudan@example.jp) or the https URL of a mail form",
+    ContactKind.IN_PERSON: "an address or a label of the place",
+}
+
+
+def _digits(value: str) -> int:
+    return sum(ch.isdigit() for ch in value)
+
+
+def _is_phone(value: str) -> bool:
+    if _SHORT_NUMBER.fullmatch(value):
+        return True
+    if value.count("(") != value.count(")"):
+        return False
+    if _DOMESTIC_NUMBER.fullmatch(value):
+        return 10 <= _digits(value) <= 11  # 03-xxxx-xxxx, 0120-xxx-xxx; 090/050-xxxx-xxxx
+    if _INTERNATIONAL_NUMBER.fullmatch(value):
+        return 9 <= _digits(value) - 2 <= 10  # the same without the leading 0
+    return False
+
+
+def _fits(kind: ContactKind, value: str) -> bool:
+    if kind is ContactKind.PHONE:
+        return _is_phone(value)
+    if kind in (ContactKind.WEB, ContactKind.WEB_CHAT):
+        return _URL.fullmatch(value) is not None
+    if kind is ContactKind.LINE:
+        # An id or a link opens the account; LINE's search also finds an official account by
+        # its name, so a name is a way in too — but never a number, e-mail or http:// address.
+        return bool(
+            _LINE_ID.fullmatch(value)
+            or _HTTPS_URL.fullmatch(value)
+            or (not _NOT_A_LINE_NAME.search(value) and value == value.strip())
+        )
+    if kind is ContactKind.EMAIL:
+        return bool(_EMAIL.fullmatch(value) or _HTTPS_URL.fullmatch(value))
+    return bool(value.strip())
+
+
 class ContactPoint(Frozen):
     """One way to reach a service, with its own opening hours (a LINE chat may be open while
-    the phone line is closed)."""
+    the phone line is closed). Its value is checked against its kind, so a card never shows
+    a phone "number" that cannot be dialled or a chat that is only a name."""
 
     kind: ContactKind
-    value: str = Field(min_length=1, description="phone number, LINE id or URL, web address, e-mail, street address")
+    value: str = Field(
+        min_length=1,
+        description="phone number, LINE id or URL, web address, e-mail, street address",
+    )
     label_ja: str = ""
     label_en: str = ""
     note: str = ""
     hours: OpeningHours = Field(default_factory=OpeningHours)
     languages: tuple[str, ...] = ()
     """Languages on this contact point when they differ from the service's."""
+
+    @field_validator("value")
+    @classmethod
+    def _value_fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if isinstance(kind, ContactKind) and not _fits(kind, value):
+            article = "an" if kind.value[0] in "aeiou" else "a"
+            raise ValueError(
+                f"{article} {kind.value} contact needs {_EXPECTED[kind]}, not {value!r}"
+            )
+        return value
 
 
 class Service(Frozen):
