@@ -4,6 +4,9 @@ Reads jp_resources.yaml and jp_prefectures.csv beside the checkout and writes
 resources/data/registry.yaml (a `resources.model.Registry`) and resources/data/prefectures.csv.
 Running it twice gives the same files. It invents nothing: every phone number, hour and date
 comes from the source, and whatever has no place in the model goes into `notes` in words.
+A channel the source names without an address (a chat called 「インターネット相談」) is no
+contact: its words go into the notes, and a service left with no usable contact is left out
+and named, with those words, in the registry file's header.
 
     .venv/bin/python scripts/convert_shared_data.py [--check]
 
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -75,6 +79,12 @@ LOCAL_OFFICE = {
 goes into the note and the card names the local office, pointing to the official page if any."""
 NOT_ROUTED = {"fax": "fax", "sns_other": "other social media", "sms": "SMS"}
 """Channel kinds the bot does not send people to: kept as facts in the service notes."""
+CHANNEL_WORDS = {"web": "Web page", "web_chat": "Web chat", "email": "E-mail", "sns_line": "LINE"}
+"""Channels reached through an address (a URL, an e-mail address, a LINE id)."""
+ON_OWN_SITE = re.compile(r"\bon the .+ site$")
+"""A channel the source places on the service's own site ("chat on the DV相談＋ site"): its
+address is the service's official url."""
+LINE_ID_OR_LINK = re.compile(r"^(?:@[A-Za-z0-9._-]+|https://\S+)$")
 
 SCOPE_NOTES = {
     "national": "",
@@ -142,29 +152,8 @@ def _contact_hours(
             )
         if value in ("087-833-7830", "099-250-7000"):
             return OpeningHours(always_open=True, note="24h, year-round (centre page, undated).")
-        return _unknown("Internet consultation per centre; hours not stated.")
-    if service_id == "kodoku_koritsu_dial_9999":
-        if kind == "phone":
-            return service_hours.model_copy(update={"note": "24h during campaign periods only."})
-        chat_or_mail_close = {"web_chat": "22:00", "email": "17:00"}[kind]
-        return OpeningHours(
-            only_in_periods=True,
-            periods=(
-                Period(
-                    start=datetime(2024, 5, 2, 10),
-                    end=datetime(2024, 5, 6, int(chat_or_mail_close[:2])),
-                    note="May 2024 campaign (the example the source gives)",
-                ),
-            ),
-            note=(
-                "Only during some campaigns; the source's example is May 2024 "
-                + (
-                    "(5/2 10:00 - 5/6 22:00)."
-                    if kind == "web_chat"
-                    else "(until 5/6 17:00; the start is taken as the campaign's start, 5/2 10:00)."
-                )
-            ),
-        )
+    if service_id == "kodoku_koritsu_dial_9999" and kind == "phone":
+        return service_hours.model_copy(update={"note": "24h during campaign periods only."})
     if key in _CHANNELS_WITHOUT_STATED_HOURS:
         return _unknown(_CHANNELS_WITHOUT_STATED_HOURS[key])
     return service_hours
@@ -383,6 +372,39 @@ def _located(contact: ContactPoint, *, has_page: bool) -> ContactPoint:
     return contact.model_copy(update={"value": ja, "label_ja": ja, "label_en": en, "note": note})
 
 
+class NoWayIn(Exception):
+    """A service the source names no usable contact for: it stays out of the registry."""
+
+    def __init__(self, service_id: str, channels: str) -> None:
+        super().__init__(f"{service_id}: {channels}")
+        self.service_id = service_id
+        self.channels = channels
+
+
+def _way_in(entry: dict[str, Any], kind: str, value: str, note: str) -> tuple[str, str] | None:
+    """(value, note) of a contact a person can use, or None when the source only names the
+    channel. A name is no way in: a chat called 「インターネット相談」 opens nothing. The official
+    url stands in only where the source puts the channel on the service's own site."""
+    if kind not in CHANNEL_WORDS:
+        return value, note
+    if kind == "sns_line" and not LINE_ID_OR_LINK.match(value):
+        # LINE's search finds an official account by its name, but only by its real name:
+        # kept where the source says the value is that name, not a description of the line
+        return (value, note) if "account name" in note else None
+    try:
+        ContactPoint(kind=CONTACT_KINDS[kind], value=value)
+    except ValidationError:
+        url = entry.get("url")
+        if not (url and ON_OWN_SITE.search(value)):
+            return None
+        doubts = [u for u in entry.get("unverified") or () if str(u).startswith("url")]
+        where = f"{value}: the service's official url, as the source gives it"
+        if doubts:
+            where += f" (unverified there: {'; '.join(map(str, doubts))})"
+        return str(url), "; ".join(x for x in (where, note) if x)
+    return value, note
+
+
 def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
     sid = entry["id"]
     notes: list[str] = [entry.get("notes") or ""]
@@ -390,6 +412,7 @@ def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
         notes.append(scope)
     hours, hours_note = _hours(entry)
     contacts: list[ContactPoint] = []
+    channel_notes = len(notes)
     for ch in entry["channels"]:
         note = _repaired(ch, "note", ("kind", "value", "note"))
         kind, value = ch["kind"], ch.get("value")
@@ -399,14 +422,23 @@ def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
         if value in (None, ""):
             notes.append(f"{kind.replace('_', ' ')}: no number or address given ({note}).")
             continue
+        reached = _way_in(entry, kind, str(value), note)
+        if reached is None:
+            notes.append(
+                f"{CHANNEL_WORDS[kind]} named without an address in the source, so not offered "
+                f"as a contact: {value} ({note})."
+            )
+            continue
         contact = ContactPoint(
             kind=CONTACT_KINDS[kind],
-            value=str(value),
-            note=note,
+            value=reached[0],
+            note=reached[1],
             hours=_contact_hours(sid, kind, str(value), hours),
             languages=("ja",) if (sid, kind) == ("dv_soudan_plus", "phone") else (),
         )
         contacts.append(_located(contact, has_page=bool(entry.get("url"))))
+    if not contacts:
+        raise NoWayIn(sid, " ".join(notes[channel_notes:]))
     languages = tuple(x for x in entry["languages"] if ISO_LANGUAGE.match(x))
     other_languages = [x for x in entry["languages"] if not ISO_LANGUAGE.match(x)]
     if other_languages:
@@ -451,14 +483,28 @@ def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
     )
 
 
-def convert_registry(source: dict[str, Any]) -> Registry:
+def convert(source: dict[str, Any]) -> tuple[Registry, tuple[NoWayIn, ...]]:
+    """The registry, and the services left out of it because no contact of theirs is usable."""
     entries = source["services"]
-    orgs = organizations(entries)
-    return Registry(
+    orgs = organizations(entries)  # from every entry, so ids do not move when one is left out
+    services: list[Service] = []
+    left_out: list[NoWayIn] = []
+    for entry in entries:
+        try:
+            services.append(convert_service(entry, orgs[entry["organization"]].id))
+        except NoWayIn as unreachable:
+            left_out.append(unreachable)
+    used = {s.organization_id for s in services}
+    registry = Registry(
         version=1,
-        organizations=tuple({o.id: o for o in orgs.values()}.values()),
-        services=tuple(convert_service(e, orgs[e["organization"]].id) for e in entries),
+        organizations=tuple({o.id: o for o in orgs.values() if o.id in used}.values()),
+        services=tuple(services),
     )
+    return registry, tuple(left_out)
+
+
+def convert_registry(source: dict[str, Any]) -> Registry:
+    return convert(source)[0]
 
 
 def convert_prefectures(text: str) -> tuple[Prefecture, ...]:
@@ -474,7 +520,11 @@ def registry_text(source: dict[str, Any]) -> str:
         f"# the source data was compiled on {compiled}. Change the source or the script and run\n"
         "# `.venv/bin/python scripts/convert_shared_data.py` again.\n"
     )
-    return header + dump_yaml(convert_registry(source))
+    registry, left_out = convert(source)
+    if left_out:
+        header += "# Left out: the source names no contact a person can use for these services.\n"
+        header += "".join(f"#   {s.service_id}: {s.channels}\n" for s in left_out)
+    return header + dump_yaml(registry)
 
 
 def prefectures_text(prefectures: Iterable[Prefecture]) -> str:

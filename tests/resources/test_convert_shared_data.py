@@ -20,10 +20,11 @@ STREET_ADDRESS = re.compile(r"^(北海道|東京都|京都府|大阪府|\S{2,3}�
 @cache
 def source_in_person() -> dict[str, list[dict[str, Any]]]:
     data = yaml.safe_load((SHARED / "data" / "jp_resources.yaml").read_text(encoding="utf-8"))
-    return {
+    by_service = {
         s["id"]: [c for c in s["channels"] if c["kind"] == "in_person" and c.get("value")]
         for s in data["services"]
     }
+    return {sid: channels for sid, channels in by_service.items() if channels}
 
 
 def seed_services() -> dict[str, Service]:
