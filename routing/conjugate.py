@@ -122,13 +122,13 @@ def verb_pattern(spec: str, table: VerbForms | None = None) -> str:
     for verb in verbs.split("/"):
         for aspect in aspects.split("+"):
             forms.update(dict.fromkeys(table.forms(verb.strip(), aspect)))
-    return _trie(list(forms))
+    return trie(list(forms))
 
 
 _META = re.compile(r"[\\()\[\]?*+|{}.^$]")
 
 
-def _trie(forms: list[str]) -> str:
+def trie(forms: list[str]) -> str:
     """One alternation with shared prefixes factored out (飲ん(?:だ|じゃった|…)): `re` tries
     alternatives one by one, so a shared prefix is read once instead of once per form.
     Only the literal head of each form is factored; its regex tail stays whole."""
@@ -143,7 +143,7 @@ def _trie(forms: list[str]) -> str:
             branches.extend(group)
             continue
         rests = [form[1:] for form in group]
-        tail = _trie([rest for rest in rests if rest])
+        tail = trie([rest for rest in rests if rest])
         branches.append(re.escape(first) + (tail if all(rests) else tail + "?"))
     # Longer alternatives first: 飲んじゃった before 飲んだ where neither is factored.
     branches.sort(key=len, reverse=True)

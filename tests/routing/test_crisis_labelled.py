@@ -15,6 +15,8 @@ from benchmarks.crisis_eval import (
     HELD_OUT,
     HELD_OUT_2,
     HELD_OUT_3,
+    HELD_OUT_4,
+    HELD_OUT_5,
     Figures,
     evaluate,
     load_cases,
@@ -66,12 +68,15 @@ def test_held_out_recall_and_false_alarms_do_not_regress(held_out: Figures) -> N
     )
 
 
-@pytest.mark.parametrize(("path", "floor"), [(HELD_OUT_2, 0.75), (HELD_OUT_3, 0.85)])
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [(HELD_OUT_2, 0.75), (HELD_OUT_3, 0.85), (HELD_OUT_4, 0.8), (HELD_OUT_5, 0.86)],
+)
 def test_the_blind_held_out_sets_do_not_regress(path: Path, floor: float) -> None:
     # Written blind, never tuned on: each floor sits a little below the figure measured when the
     # set was committed (benchmarks/crisis_eval.py prints them) and only catches regressions.
     figures = evaluate(load_cases(path), path.name)
     assert figures.recall >= floor, f"{path.name} recall {figures.recall:.3f}"
-    assert figures.false_alarm_rate <= 0.1, (
+    assert figures.false_alarm_rate <= 0.08, (
         f"{path.name} false alarms {figures.false_alarm_rate:.3f}"
     )
