@@ -31,7 +31,6 @@ from bot.app import create_app
 from bot.inbox import PARTITIONS, partition_of
 from bot.sessions import person_key
 from bot.settings import Settings
-from tests.conftest import REPO
 from tests.fakes.flaky_line_api import REPLY, FlakyLineApi
 from tests.fakes.line_webhook import CHANNEL_SECRET, LineWebhook, new_user_id
 
@@ -46,9 +45,14 @@ TSUNAGARI = Path(sys.executable).parent / "tsunagari"
 @pytest.fixture(scope="module")
 def database_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The bundled registry and rules, seeded once into SQLite for the app and the workers."""
+    from bot.commands.registry import seed
+
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
-    env = {**os.environ, "TSUNAGARI_DATABASE_URL": url, "TSUNAGARI_SECRET_KEY": SECRET}
-    subprocess.run([str(TSUNAGARI), "seed"], env=env, cwd=REPO, check=True, capture_output=True)
+    with pytest.MonkeyPatch.context() as env:
+        # `tsunagari seed`, run here: a subprocess would import everything again.
+        env.setenv("TSUNAGARI_DATABASE_URL", url)
+        env.setenv("TSUNAGARI_SECRET_KEY", SECRET)
+        seed()
     return url
 
 
@@ -97,9 +101,7 @@ class Cluster:
             )
         self.workers.append(process)
 
-    async def start_workers(self, count: int = 2) -> None:
-        for _ in range(count):
-            self.spawn_worker()
+    async def workers_ready(self) -> None:
         await self.until(
             self._all_partitions_owned, what="the workers to take the partitions", limit=90.0
         )
@@ -178,7 +180,9 @@ def redis_command(port: int, data: Path) -> list[str]:
 
 
 @asynccontextmanager
-async def cluster(database_file: str, redis_url: str, logs: Path) -> AsyncIterator[Cluster]:
+async def cluster(
+    database_file: str, redis_url: str, logs: Path, workers: int = 0
+) -> AsyncIterator[Cluster]:
     api = FlakyLineApi()
     await api.start()
     settings = Settings(
@@ -192,16 +196,16 @@ async def cluster(database_file: str, redis_url: str, logs: Path) -> AsyncIterat
     )
     app = create_app(settings)
     redis = aioredis.Redis.from_url(redis_url)
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://t")
+    c = Cluster(api, settings, client, redis, logs)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                c = Cluster(api, settings, client, redis, logs)
-                try:
-                    yield c
-                finally:
-                    c.stop_workers()
+        for _ in range(workers):
+            c.spawn_worker()  # they take a while to start: meanwhile the app starts here
+        async with app.router.lifespan_context(app), client:
+            yield c
     finally:
+        c.stop_workers()
         await redis.aclose()
         await api.stop()
 
@@ -234,10 +238,9 @@ async def c(database_file: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
     (logs / "redis").mkdir()
     own = OwnRedis(free_port(), logs / "redis")
     try:
-        async with cluster(database_file, own.url, logs) as c:
+        async with cluster(database_file, own.url, logs, workers=2) as c:
             c.own_redis = own
-            await c.until(c.redis.ping, what="our own Redis to start")
-            await c.start_workers()
+            await c.workers_ready()
             yield c
             assert c.api.problems == []
     finally:
