@@ -5,8 +5,9 @@ resources/data/registry.yaml (a `resources.model.Registry`) and resources/data/p
 Running it twice gives the same files. It invents nothing: every phone number, hour and date
 comes from the source, and whatever has no place in the model goes into `notes` in words.
 A channel the source names without an address (a chat called 「インターネット相談」) is no
-contact: its words go into the notes, and a service left with no usable contact is left out
-and named, with those words, in the registry file's header.
+contact: its words go into the notes; a service left with no usable contact is reached through
+the government page among its sources that describes it; only one with no such page is left
+out, and named, with those words, in the registry file's header.
 
     .venv/bin/python scripts/convert_shared_data.py [--check]
 
@@ -405,6 +406,27 @@ def _way_in(entry: dict[str, Any], kind: str, value: str, note: str) -> tuple[st
     return value, note
 
 
+OFFICIAL_HOST = re.compile(r"^https?://[^/]+\.(?:lg|go)\.jp/")
+
+
+def _public_page(entry: dict[str, Any], channels: str) -> ContactPoint:
+    """A service whose own contact the source leaves unconfirmed is still worth knowing of:
+    it is reached through the government page among its sources that describes it (never an
+    address we made up). The page is no line that answers, so its hours stay unknown."""
+    page = next((str(u) for u in entry["sources"] if OFFICIAL_HOST.match(str(u))), None)
+    if page is None:
+        raise NoWayIn(entry["id"], channels)
+    return ContactPoint(
+        kind=ContactKind.WEB,
+        value=page,
+        label_ja="紹介ページ（行政）",
+        label_en="Information page (government)",
+        note="The service's own contact is unverified in the source; this government page "
+        "among the sources describes how to reach it.",
+        hours=OpeningHours(known=False, note="see the page"),
+    )
+
+
 def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
     sid = entry["id"]
     notes: list[str] = [entry.get("notes") or ""]
@@ -438,7 +460,7 @@ def convert_service(entry: dict[str, Any], organization_id: str) -> Service:
         )
         contacts.append(_located(contact, has_page=bool(entry.get("url"))))
     if not contacts:
-        raise NoWayIn(sid, " ".join(notes[channel_notes:]))
+        contacts.append(_public_page(entry, " ".join(notes[channel_notes:])))
     languages = tuple(x for x in entry["languages"] if ISO_LANGUAGE.match(x))
     other_languages = [x for x in entry["languages"] if not ISO_LANGUAGE.match(x)]
     if other_languages:

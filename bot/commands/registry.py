@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources as importlib_resources
 from pathlib import Path
@@ -20,7 +20,8 @@ import typer
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import Settings, load_settings
+from bot.commands.database import announce, run_with_engine
+from bot.settings import load_settings
 from resources import store
 from resources.formats.csv import dump_csv, load_csv
 from resources.formats.hsds import dump_hsds
@@ -47,17 +48,6 @@ def _say(message: str) -> None:
 
 def _complain(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = store.make_engine(settings.database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 class _NoSchema(Exception):
@@ -113,7 +103,7 @@ def seed() -> None:
             done.append("rules: a rule set is already active; left unchanged")
         return done
 
-    for line in _with_engine(settings, work):
+    for line in run_with_engine(settings, work):
         _say(line)
 
 
@@ -179,7 +169,9 @@ def import_(path: Path, *, dry_run: bool) -> int:
         await store.upgrade_engine(engine)
         return await store.replace_registry(engine, registry, actor=_actor())
 
-    diff = _with_engine(settings, work)
+    diff = run_with_engine(settings, work)
+    if not dry_run and not diff.is_empty:
+        announce(settings, "registry")
     for line in diff.lines():
         _say(line)
     added, changed, removed = (
@@ -211,7 +203,7 @@ def export(format: str, output: Path | None) -> None:
         return await store.load_registry(await _readable(engine))
 
     try:
-        registry = _with_engine(settings, work)
+        registry = run_with_engine(settings, work)
     except _NoSchema:
         raise typer.Exit(_no_schema()) from None
     text = _DUMPERS[format](registry)
@@ -236,7 +228,7 @@ def list_(*, topic: str | None, pref: str | None, open_now: bool, stale: bool) -
         return await store.load_registry(await _readable(engine))
 
     try:
-        registry = _with_engine(settings, work)
+        registry = run_with_engine(settings, work)
     except _NoSchema:
         return _no_schema()
     now = datetime.now(settings.tz)

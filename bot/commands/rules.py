@@ -7,9 +7,7 @@ Problems go to stderr as `PATH:LINE: rule ID: message`; exit 0 done, 1 invalid, 
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.commands.database import announce, run_with_engine
 from bot.settings import Settings, load_settings
 from resources import store
 from resources.catalog import Catalog
@@ -90,17 +89,6 @@ async def load_state(engine: AsyncEngine) -> RoutingState:
     catalog, catalog_note = await _catalog(engine)
     ruleset, rules_note = await _active_ruleset(engine)
     return RoutingState(catalog, ruleset, tuple(n for n in (catalog_note, rules_note) if n))
-
-
-def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = store.make_engine(settings.database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def routing_state(settings: Settings) -> RoutingState:
@@ -186,7 +174,10 @@ def activate(path: Path) -> int:
         _say(f"{path}: rule set {ruleset.version} stored as version {rule_set_id} and active")
         return OK
 
-    return run_with_engine(settings, work)
+    status = run_with_engine(settings, work)
+    if status == OK:
+        announce(settings, "rules")
+    return status
 
 
 def show() -> None:

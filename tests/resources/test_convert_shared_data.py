@@ -77,3 +77,17 @@ def test_every_in_person_contact_of_the_seed_is_an_address_or_the_local_office_l
                 assert contact.value == str(source["value"])
                 assert STREET_ADDRESS.match(contact.value), f"{sid}: shown as an address"
     assert checked >= 10
+
+
+def test_a_service_whose_own_contact_is_unverified_is_reached_through_its_government_page() -> None:
+    """Every service of the shared data stays in the registry: bond_line and cure_time name no
+    usable LINE id or chat address, so people are pointed at the government page that
+    describes them, and the page is never claimed to be 'open'."""
+    registry, _ = load_seed()
+    services = {s.id: s for s in registry.services}
+    for sid in ("bond_line", "cure_time"):
+        (contact,) = services[sid].contacts
+        assert contact.kind is ContactKind.WEB
+        assert contact.value in services[sid].sources
+        assert ".lg.jp/" in contact.value
+        assert contact.hours.known is False
