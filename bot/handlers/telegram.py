@@ -53,8 +53,9 @@ WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1 << 20
 """Telegram's updates are a few kilobytes; anything near a megabyte is not from Telegram."""
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-"""What the bot listens to: messages, button taps, and being blocked (which forgets the person)."""
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+"""What the bot listens to: messages (and their edits), button taps, and being blocked (which
+forgets the person)."""
 
 COMMAND_PAYLOADS = {
     "help": "cmd:help",
@@ -197,13 +198,18 @@ def locations_router() -> Router:
 
 
 def text_router() -> Router:
+    """Words the person wrote: a text, a caption under a photo, video, file or voice note, or
+    an edit of either. All are text to the core, so each is checked for crisis first (a photo
+    of pills captioned 「薬を全部飲んだ」 is a crisis, not an unsupported message)."""
     router = Router(name="telegram.text")
-    router.message.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
+    for observer in (router.message, router.edited_message):
+        observer.filter(F.chat.type == ChatType.PRIVATE, F.from_user)
 
-    @router.message(F.text)
+    @router.message(F.text | F.caption)
+    @router.edited_message(F.text | F.caption)
     async def text(message: Message, bot: Bot, runtime: ConversationRuntime) -> None:
         user = _sender(message)
-        inbound = _inbound(user, "text", text=message.text or "")
+        inbound = _inbound(user, "text", text=message.text or message.caption or "")
         await converse(bot, runtime, message.chat.id, user, inbound)
 
     return router
@@ -266,13 +272,21 @@ class ChatOrder(BaseMiddleware):
 
 
 def _chat_of(update: Update) -> int | None:
-    if update.message is not None:
-        return update.message.chat.id
+    message = update.message or update.edited_message
+    if message is not None:
+        return message.chat.id
     if update.callback_query is not None:
         return update.callback_query.from_user.id
     if update.my_chat_member is not None:
         return update.my_chat_member.chat.id
     return None
+
+
+def _user_of(update: Update) -> User | None:
+    if update.callback_query is not None:
+        return update.callback_query.from_user
+    message = update.message or update.edited_message
+    return message.from_user if message is not None else None
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> None:
@@ -284,9 +298,7 @@ async def on_error(event: ErrorEvent, bot: Bot) -> None:
     chat = _chat_of(update)
     if chat is None:
         return
-    user = update.message.from_user if update.message else None
-    if update.callback_query is not None:
-        user = update.callback_query.from_user
+    user = _user_of(update)
     try:
         await bot.send_message(chat_id=chat, text=FALLBACK[language_of(user) or "en"])
     except TelegramAPIError as e:
@@ -461,10 +473,7 @@ class TelegramWebhook:
         chat = _chat_of(update)
         if work.calm:
             if chat is not None:
-                user = update.message.from_user if update.message else None
-                if update.callback_query is not None:
-                    user = update.callback_query.from_user
-                lang = language_of(user) or "ja"
+                lang = language_of(_user_of(update)) or "ja"
                 await self.bot.send_message(chat_id=chat, text=CALM[lang])
             return
         await self._handle(update)

@@ -155,6 +155,26 @@ async def test_a_crisis_in_the_middle_of_the_questions_gets_the_emergency_number
     assert any("callback_data" in b for m in reply for b in buttons(m))  # and a way to go on
 
 
+async def test_a_photo_captioned_with_an_overdose_gets_the_safety_reply_first(
+    person: Person,
+) -> None:
+    reply = await person._new(person.updates.photo(ALEX, "薬を全部飲んだ", lang="ja"))
+    first = reply[0].text
+    assert "119" in first and "110" in first
+    assert "ありがとう" in first  # the safety reply, not the welcome
+    assert "今、安全な場所にいますか？" in text_of(reply)
+
+
+async def test_a_message_edited_into_a_crisis_gets_the_safety_reply(person: Person) -> None:
+    await person.says("/start")
+    sent = person.updates.text(ALEX, "hello", lang="ja")
+    await person._new(sent)
+    reply = await person._new(person.updates.edited(sent, "今から飛び降りる"))
+    first = reply[0].text
+    assert "119" in first and "110" in first
+    assert "Are you somewhere safe right now?" in text_of(reply)  # the session speaks English
+
+
 async def test_a_wrong_secret_token_is_refused_and_telegram_hears_nothing(person: Person) -> None:
     response = await person.deliver(person.updates.text(ALEX, "/start"), secret="guess")
     assert response.status_code == 401
@@ -207,7 +227,7 @@ async def test_an_operator_registers_the_webhook_with_the_secret_token(
     assert api.webhook is not None
     assert api.webhook["url"] == address
     assert api.webhook["secret_token"] == SECRET
-    assert set(api.webhook["allowed_updates"]) >= {"message", "callback_query"}
+    assert set(api.webhook["allowed_updates"]) >= {"message", "edited_message", "callback_query"}
     assert set(api.commands) == {"", "ja"}  # the command menu in English and Japanese
 
 

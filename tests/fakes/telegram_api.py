@@ -571,6 +571,26 @@ class Updates:
         }
         return self._message(user_id, lang, sticker=sticker)
 
+    def photo(self, user_id: int, caption: str, *, lang: str | None = "en-US") -> dict[str, Any]:
+        """A photo sent with a caption under it."""
+        sizes = [
+            {
+                "file_id": "AgACAgIAAxkBAAEBphoto",
+                "file_unique_id": "AQADphoto",
+                "width": 320,
+                "height": 240,
+                "file_size": 12_000,
+            },
+        ]
+        return self._message(user_id, lang, photo=sizes, caption=caption)
+
+    def edited(self, update: dict[str, Any], text: str) -> dict[str, Any]:
+        """The person edited the text of a message they sent earlier (`update`)."""
+        message = {**update["message"], "text": text, "edit_date": int(time.time())}
+        edit = {"update_id": self._id(), "edited_message": message}
+        _fits(edit)
+        return edit
+
     def tap(
         self,
         user_id: int,
