@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(default=10.0, gt=0)
     """How long an inbox partition stays with a worker that stopped renewing its lease (died):
     the longest an event of a dead worker waits for another to take it over."""
+    worker_metrics_port: int | None = None
+    """When set, `tsunagari worker` serves its Prometheus metrics (inbox depth, latency,
+    retries, dead letters) on 127.0.0.1 at this port."""
 
     @property
     def line_enabled(self) -> bool:

@@ -164,6 +164,7 @@ class InboxWorker:
         while not self._stopping.is_set():
             try:
                 await self._balance()
+                await self.inbox.depth()  # the gauge, for whoever scrapes this worker
             except REDIS_DOWN as exc:
                 log.warning("worker.lease_unavailable", error=type(exc).__name__)
             await self._pause(self.lease_ms / 3000)

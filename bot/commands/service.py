@@ -72,6 +72,12 @@ async def _worker(settings: Settings) -> None:
         telegram = TelegramWebhook(runtime, settings, inbox=inbox)
         await telegram.start()
         closers.append(telegram.close)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(
+            settings.worker_metrics_port, addr="127.0.0.1", registry=runtime.metrics.registry
+        )
     try:
         await run_worker(inbox, InboxWorker(inbox, lease_seconds=settings.worker_lease_seconds))
     finally:

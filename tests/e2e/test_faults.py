@@ -70,6 +70,7 @@ class Cluster:
     redis: aioredis.Redis
     logs: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    metrics_ports: list[int] = field(default_factory=list)
     webhook: LineWebhook = field(init=False)
     own_redis: OwnRedis | None = None
 
@@ -94,12 +95,28 @@ class Cluster:
 
     def spawn_worker(self) -> None:
         log = self.logs / f"worker-{len(self.workers)}.log"
+        env = self.env()
+        self.metrics_ports.append(free_port())
+        env["TSUNAGARI_WORKER_METRICS_PORT"] = str(self.metrics_ports[-1])
         with log.open("wb") as out:
             command = [str(TSUNAGARI), "worker"]
             process = subprocess.Popen(
-                command, env=self.env(), cwd=self.logs, stdout=out, stderr=subprocess.STDOUT
+                command, env=env, cwd=self.logs, stdout=out, stderr=subprocess.STDOUT
             )
         self.workers.append(process)
+
+    async def answered_by_workers(self) -> float:
+        """Events the live workers report answered, read from their Prometheus metrics."""
+        total = 0.0
+        async with httpx.AsyncClient() as http:
+            for worker, port in zip(self.workers, self.metrics_ports, strict=True):
+                if worker.poll() is not None:
+                    continue
+                text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+                for line in text.splitlines():
+                    if line.startswith("tsunagari_inbox_latency_seconds_count"):
+                        total += float(line.rsplit(" ", 1)[1])
+        return total
 
     async def workers_ready(self) -> None:
         await self.until(
@@ -270,6 +287,7 @@ async def test_a_platform_failing_30_percent_of_calls_still_gets_every_answer_ou
         c.api.error_rate = 0.0
     assert c.api.injected > 0
     assert [u for u in users if not c.answered_once(u)] == []
+    assert await c.answered_by_workers() >= len(users), "operators see it in the metrics"
 
 
 async def test_a_redis_restart_loses_no_event_that_was_acknowledged(c: Cluster) -> None:
