@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Protocol
 from weakref import WeakValueDictionary
 
@@ -96,6 +97,11 @@ log = structlog.get_logger(__name__)
 class ConversationRuntime(Protocol):
     """The one entry point of the core that every channel calls."""
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The time the conversation runs on: cards say "today" against it."""
+        ...
+
     async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]: ...
 
 
@@ -113,11 +119,14 @@ async def converse(
 ) -> None:
     """One turn: the core's answer to what the person did, sent to their chat."""
     outbound = await runtime.handle(CHANNEL, str(user.id), inbound)
-    await send(bot, chat_id, outbound, inbound.lang or "ja")
+    await send(bot, chat_id, outbound, inbound.lang or "ja", now=runtime.clock())
 
 
-async def send(bot: Bot, chat_id: int, outbound: list[Outbound], lang: str) -> None:
-    for message in render(outbound, lang):
+async def send(
+    bot: Bot, chat_id: int, outbound: list[Outbound], lang: str, *, now: datetime | None = None
+) -> None:
+    """With `now` (the core's clock), a service that opens or closes today says "today"."""
+    for message in render(outbound, lang, now):
         await bot.send_message(
             chat_id=chat_id,
             text=message.text,

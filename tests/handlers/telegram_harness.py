@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from bot.handlers.telegram import SECRET_HEADER, TelegramWebhook, build_router
 from bot.messages import Inbound, Outbound, Text
 from bot.settings import Settings
+from resources.schedule import TOKYO
 from tests.fakes.telegram_api import FakeBotApi, Updates
 
 TOKEN = "123456789:AAHtest-token_for_the_fake"
@@ -27,6 +29,7 @@ class ScriptedCore:
     answer: Callable[[Inbound], list[Outbound]] = lambda inbound: [Text("Hello.")]
     heard: list[tuple[str, str, Inbound]] = field(default_factory=list)
     broken: bool = False
+    clock: Callable[[], datetime] = lambda: datetime.now(TOKYO)
 
     async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]:
         self.heard.append((channel, user_id, inbound))

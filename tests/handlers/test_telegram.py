@@ -10,6 +10,7 @@ import pytest
 from bot.handlers.telegram import language_of
 from bot.messages import Choices, Inbound, Option, Outbound, Referrals, Text
 from resources.model import ContactKind
+from resources.schedule import TOKYO
 from routing.model import Contact, Referral
 from tests.fakes.telegram_api import buttons
 from tests.handlers.telegram_harness import SECRET, TOKEN, telegram_harness
@@ -59,6 +60,25 @@ def cards(inbound: Inbound) -> list[Outbound]:
         hours_unknown=True,
     )
     return [Referrals("Services that may fit you.", (hotline, chat, mail), lang="en")]
+
+
+async def test_a_service_opening_later_today_says_today_not_the_date() -> None:
+    morning = datetime(2026, 11, 27, 9, 0, tzinfo=TOKYO)
+    afternoon_line = Referral(
+        service_id="afternoon_line",
+        name="Afternoon line",
+        kind="hotline",
+        open_now=False,
+        opens_at=datetime(2026, 11, 27, 13, 0, tzinfo=TOKYO),
+        contact=Contact(kind=ContactKind.PHONE, value="0120-000-000"),
+    )
+    async with telegram_harness() as t:
+        t.core.clock = lambda: morning
+        t.core.answer = lambda inbound: [Referrals("Open later.", (afternoon_line,), lang="en")]
+        await t.say(t.updates.text(ALEX, "hello"))
+        card = t.api.messages_to(ALEX)[-1].text
+        assert "opens today 13:00" in card
+        assert "27 Nov" not in card
 
 
 async def test_a_wrong_or_missing_secret_token_is_refused_and_nothing_is_sent() -> None:
