@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -50,6 +51,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = rt
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        # Every route, the console's API too: FastAPI's own 422 would echo the values sent.
+        assert isinstance(exc, RequestValidationError)
+        return web.validation_error(exc)
+
+    app.add_exception_handler(RequestValidationError, refused)
     app.include_router(web.build_router(rt))
 
     if settings.line_enabled:

@@ -4,15 +4,19 @@ no refusal ever repeats what was sent."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from admin.roles import Role
+from admin.users import create_api_token, create_operator, operator_by_id
 from bot.app import create_app
 from bot.handlers.web import MAX_TEXT
 from bot.runtime import Runtime
 from bot.settings import Settings
+from resources import store
 from resources.catalog import Catalog
 
 SESSION = "browser-session-long"
@@ -122,3 +126,34 @@ async def test_an_english_message_over_the_cap_is_refused_in_english(
     assert response.status_code == 413
     detail = response.json()["detail"]
     assert "shorter parts" in detail and "分けて" not in detail
+
+
+async def test_a_refused_admin_request_never_repeats_what_was_sent(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+    engine = store.make_engine(url)
+    try:
+        await store.upgrade_engine(engine)
+        admin_id = await create_operator(
+            engine, "admin@example.org", "a long passphrase", Role.PLATFORM_ADMIN
+        )
+        operator = await operator_by_id(engine, admin_id)
+        assert operator is not None
+        token = await create_api_token(engine, operator)
+    finally:
+        await engine.dispose()
+    settings = Settings(secret_key="test-secret", database_url=url)
+    app = create_app(settings, runtime=Runtime.for_tests(catalog, settings=settings))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        response = await c.post(
+            "/api/admin/simulate",
+            json={"age": SECRET_WORDS, "text": 7},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 422
+    body = response.text
+    assert SECRET_WORDS not in body
+    assert all("input" not in problem for problem in response.json()["detail"])
+    assert any(problem["loc"] == ["body", "age"] for problem in response.json()["detail"])
