@@ -3,6 +3,7 @@ readiness, and forgetting a person."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from bot.messages import Choices, Inbound
 from bot.runtime import Runtime
 from bot.settings import Settings
 from resources import store
+from resources.catalog import Catalog
 from resources.seed import load_seed
+from routing import candidates
 from routing.rules import default_ruleset_text
 from tests.conftest import REDIS_URL
 
@@ -147,3 +150,33 @@ async def test_the_service_starts_but_is_not_ready_on_an_unmigrated_database(
             ready = await client.get("/readyz")
             assert (await client.get("/healthz")).status_code == 200
     assert ready.status_code == 503 and ready.json()["database"] == "unavailable"
+
+
+async def test_a_loaded_or_reloaded_catalog_is_indexed_before_it_serves_so_no_request_waits(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_on_the_loop: list[str] = []
+    built_elsewhere: list[str] = []
+    build = candidates.CandidateIndex.build.__func__  # type: ignore[attr-defined]
+
+    def watched(cls: type[candidates.CandidateIndex], catalog: Catalog) -> object:
+        on_loop = threading.current_thread() is threading.main_thread()
+        (built_on_the_loop if on_loop else built_elsewhere).append(catalog.version)
+        return build(cls, catalog)
+
+    monkeypatch.setattr(candidates.CandidateIndex, "build", classmethod(watched))
+    loaded = runtime.catalog.current
+    assert candidates.index_for(loaded) is candidates.index_for(loaded)
+    await runtime.handle("line", RAW_ID, Inbound(kind="text", text="死にたい 今から飛び降りる"))
+    assert built_on_the_loop == [], "the loaded catalog was indexed while it was loaded"
+
+    registry, _ = load_seed()
+    assert runtime.engine is not None
+    fewer = registry.model_copy(update={"services": registry.services[1:]})
+    await store.replace_registry(runtime.engine, fewer, actor="test")
+    await runtime.reload("registry")
+    reloaded = runtime.catalog.current
+    assert reloaded is not loaded and len(reloaded.services) == len(loaded.services) - 1
+    assert built_elsewhere == [reloaded.version], "built once, in a thread, before the swap"
+    await runtime.handle("line", RAW_ID, Inbound(kind="choice", payload="cmd:now"))
+    assert built_on_the_loop == [], "no request after the reload built an index"
