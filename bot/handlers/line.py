@@ -65,6 +65,7 @@ from bot.settings import Settings
 log = structlog.get_logger(__name__)
 
 CHANNEL = "line"
+WEBHOOK_PATH = "/webhooks/line"
 MAX_BODY_BYTES = 1_000_000
 """LINE sends at most a few dozen events a request; a megabyte is far beyond any real body."""
 PAGES_TTL = 7 * 24 * 3600
@@ -156,7 +157,7 @@ class LineFrontDoor:
         self.local.register(CHANNEL, self.process_degraded)
         self.router = APIRouter(lifespan=self.lifespan)
         self.router.add_api_route(
-            "/webhooks/line",
+            WEBHOOK_PATH,
             self.webhook,
             methods=["POST"],
             summary="LINE webhook",
@@ -172,6 +173,11 @@ class LineFrontDoor:
             aioredis.Redis.from_url(self.settings.redis_url) if self.settings.redis_url else None
         )
         await self.open(redis)
+        if self.settings.public_url:
+            # Said by the server only (not by workers): LINE has no API to set the address, the
+            # operator copies it into the LINE Developers console.
+            address = webhook_address(self.settings.public_url)
+            log.info("line.webhook_address", address=address)
         try:
             yield
         finally:
@@ -346,6 +352,12 @@ class LineFrontDoor:
 
     def person_hash(self, user_id: str) -> str:
         return hmac.new(self.settings.secret, user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def webhook_address(url: str) -> str:
+    """The webhook's full address: a bare public URL gets `/webhooks/line` appended."""
+    url = url.rstrip("/")
+    return url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
 
 
 class DeliveryFailed(Exception):

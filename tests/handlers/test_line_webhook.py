@@ -298,3 +298,13 @@ async def test_logs_never_hold_what_was_written_or_who_wrote_it() -> None:
         assert logs, "the front door logged nothing at all"
         printed = repr(logs)
         assert secret_words not in printed and user not in printed
+
+
+async def test_with_a_public_url_startup_logs_the_address_to_give_line() -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        async with line_door(public_url="https://tsunagari.example.org/"):
+            pass
+    addresses = [e["address"] for e in logs if e.get("event") == "line.webhook_address"]
+    assert addresses == ["https://tsunagari.example.org/webhooks/line"]
