@@ -7,14 +7,12 @@ are taken in, and they are processed inline or by `tsunagari worker`, in order f
 A second attempt at an event (after a crash or a failed send) resends what the first rendered,
 under the same retry keys, so the person gets the answer once. With Redis down, the event is
 answered here from memory (bot/degraded.py).
-Message text and raw user ids are never logged: logs name events by their id and people by a
-keyed hash.
+Message text, raw user ids and person keys are never logged: logs name events by their id
+only, so they hold no timeline of any one person (and nothing outlives "forget me").
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -274,7 +272,6 @@ class LineFrontDoor:
             raise DeliveryFailed("the LINE client is closed")
         memo = services.local_memo if degraded else services.memo
         languages = services.local_languages if degraded else services.languages
-        person = self.person_hash(user_id)
         reply_token: str | None = getattr(event, "reply_token", None)
 
         async def deliver(messages: list[LineMessage]) -> bool:
@@ -289,7 +286,7 @@ class LineFrontDoor:
         if isinstance(event, UnfollowEvent):
             await self.runtime.forget(CHANNEL, user_id)
             await languages.forget(user_id)
-            log.info("line.forgotten", person=person)
+            log.info("line.forgotten")
             return True
         inbound = _inbound(event)
         if inbound is None:
@@ -314,7 +311,6 @@ class LineFrontDoor:
             log.error(
                 "line.core_failed",
                 event_id=event.webhook_event_id,
-                person=person,
                 error=type(exc).__name__,
             )
             fallback = _FALLBACK["ja" if (lang or "ja").startswith("ja") else "en"]
@@ -325,7 +321,6 @@ class LineFrontDoor:
         log.info(
             "line.answered",
             event_id=event.webhook_event_id,
-            person=person,
             inbound=inbound.kind,
             messages=len(messages),
             delivered=sent,
@@ -349,9 +344,6 @@ class LineFrontDoor:
             if isinstance(message, Choices) and needs_pages(message):
                 value = json.dumps(message.to_json(), ensure_ascii=False)
                 await memo.set(f"choices:{choices_digest(message)}", value, PAGES_TTL)
-
-    def person_hash(self, user_id: str) -> str:
-        return hmac.new(self.settings.secret, user_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def webhook_address(url: str) -> str:

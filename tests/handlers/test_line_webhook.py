@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
 import httpx
 
 from bot.messages import Inbound, Outbound
+from bot.sessions import person_key
 from tests.conftest import REDIS_URL
 from tests.fakes.line_webhook import new_user_id, sign
-from tests.handlers.line_harness import ScriptedRuntime, line_door
+from tests.handlers.line_harness import ScriptedRuntime, echo_kind, line_door
 
 
 def only_inbounds(runtime: Any) -> list[Inbound]:
@@ -295,9 +298,23 @@ async def test_logs_never_hold_what_was_written_or_who_wrote_it() -> None:
             await line.post(event)
             await line.post(line.webhook.redelivered(event))
             await line.settle()
+            runtime = line.runtime
+            assert isinstance(runtime, ScriptedRuntime)
+            runtime.answer = echo_kind  # answered turns and "forget me" log too
+            await line.post(line.webhook.text(user, "hello"))
+            await line.post(line.webhook.unfollow(user))
+            await line.settle()
         assert logs, "the front door logged nothing at all"
         printed = repr(logs)
         assert secret_words not in printed and user not in printed
+        # No lasting pseudonym either: neither the person key nor any other hash of the user.
+        secret = line.door.settings.secret
+        pseudonyms = (
+            person_key(secret, "line", user),
+            hmac.new(secret, user.encode(), hashlib.sha256).hexdigest(),
+        )
+        assert not any(p[i : i + 12] in printed for p in pseudonyms for i in range(len(p) - 11))
+        assert not [e for e in logs if any("person" in k or "user" in k for k in e)]
 
 
 async def test_with_a_public_url_startup_logs_the_address_to_give_line() -> None:

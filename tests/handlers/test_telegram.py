@@ -9,6 +9,7 @@ import pytest
 
 from bot.handlers.telegram import language_of
 from bot.messages import Choices, Inbound, Option, Outbound, Referrals, Text
+from bot.sessions import person_key
 from resources.model import ContactKind
 from resources.schedule import TOKYO
 from routing.model import Contact, Referral
@@ -288,6 +289,9 @@ async def test_logs_carry_neither_what_people_write_nor_who_they_are(
     assert logged  # something was logged: the failure and the flood wait
     for private in ("secret worry", "private line", "98765431", TOKEN, SECRET):
         assert private not in logged
+    person = person_key(t.core.settings.secret, "telegram", "98765431")
+    assert not any(person[i : i + 12] in logged for i in range(len(person) - 11))
+    assert "person=" not in logged
 
 
 @pytest.mark.parametrize(
