@@ -26,10 +26,12 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from bot.dedup import Deduplicator, MemoryDeduplicator
 from bot.metrics import Metrics
-from bot.ratelimit import MemoryRateLimiter, RateLimiter, Verdict
+from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, Verdict
 
 log = structlog.get_logger(__name__)
 
@@ -114,21 +116,38 @@ class RedisJournal:
     (only the worker that holds the event's partition writes it), written through."""
 
     def __init__(self, client: aioredis.Redis, key: str) -> None:
-        self._client = client
+        self.client = client
         self._key = key
         self._values: dict[str, str] | None = None
+        self._expires = False
+        """True once this journal set the key's TTL (later writes need not set it again)."""
+
+    @property
+    def read(self) -> bool:
+        return self._values is not None
 
     async def get(self, name: str) -> str | None:
         if self._values is None:
-            stored: dict[Any, Any] = await self._client.hgetall(self._key)
-            self._values = {_text(k): _text(v) for k, v in stored.items()}
+            self.loaded(await self.client.hgetall(self._key))
+        assert self._values is not None
         return self._values.get(name)
 
+    def queue_read(self, pipe: Pipeline) -> None:
+        """Read the journal in a pipeline with other calls; hand its answer to `loaded`."""
+        pipe.hgetall(self._key)
+
+    def loaded(self, stored: Mapping[Any, Any]) -> None:
+        self._values = {_text(k): _text(v) for k, v in stored.items()}
+
     async def set(self, name: str, value: str) -> None:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key, name, value)
-            pipe.expire(self._key, JOURNAL_TTL)
-            await pipe.execute()
+        if self._expires:
+            await self.client.hset(self._key, name, value)
+        else:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self._key, name, value)
+                pipe.expire(self._key, JOURNAL_TTL)
+                await pipe.execute()
+            self._expires = True
         if self._values is not None:
             self._values[name] = value
 
@@ -181,15 +200,42 @@ async def gate(
 ) -> Verdict:
     """The rate limit's verdict for an event, decided on its first attempt: a retry keeps it
     (only a limit is written down; nothing written means it went through)."""
+    checked: Verdict | None = None
+    if (
+        first
+        and isinstance(journal, RedisJournal)
+        and isinstance(limiter, RedisRateLimiter)
+        and not journal.read
+    ):
+        checked = await _read_and_check(journal, limiter, event.person)
     decided = await journal.get("limit")
     if decided in ("calm", "quiet"):
         return decided  # type: ignore[return-value]
     if not first:
         return "ok"
-    verdict = await limiter.check(event.person)
+    verdict = checked or await limiter.check(event.person)
     if verdict != "ok":
         await journal.set("limit", verdict)
     return verdict
+
+
+async def _read_and_check(
+    journal: RedisJournal, limiter: RedisRateLimiter, person: str
+) -> Verdict | None:
+    """The journal and the rate limit of a first attempt in one round trip. On a first attempt
+    the journal is empty (but after a Redis restart: then what it holds wins over the check)."""
+    async with journal.client.pipeline(transaction=False) as pipe:
+        journal.queue_read(pipe)
+        limiter.queue_check(pipe, person)
+        stored, raw = await pipe.execute(raise_on_error=False)
+    if isinstance(stored, Exception):
+        raise stored
+    journal.loaded(stored)
+    if isinstance(raw, NoScriptError):
+        return None  # Redis forgot the script: `check` loads it again
+    if isinstance(raw, Exception):
+        raise raw
+    return limiter.verdict(raw)
 
 
 async def run_with_retries(
@@ -469,14 +515,28 @@ class RedisInbox:
 
     async def _append(self, events: Sequence[InboxEvent]) -> list[Any]:
         await self.ensure_groups()
+        calls: list[tuple[list[str], list[Any]]] = [
+            (
+                [self.seen_key(event), self.stream(partition_of(event.person))],
+                [SEEN_TTL, self.max_depth, *event.to_fields().values()],
+            )
+            for event in events
+        ]
+        # EVALSHA straight away: a script run through a pipeline first asks SCRIPT EXISTS,
+        # a second round trip on every webhook.
         async with self.client.pipeline(transaction=False) as pipe:
-            for event in events:
-                await self._put(
-                    keys=[self.seen_key(event), self.stream(partition_of(event.person))],
-                    args=[SEEN_TTL, self.max_depth, *event.to_fields().values()],
-                    client=pipe,
-                )
-            return list(await pipe.execute())
+            for keys, args in calls:
+                pipe.evalsha(self._put.sha, len(keys), *keys, *args)
+            results = list(await pipe.execute(raise_on_error=False))
+        for i, result in enumerate(results):
+            if isinstance(result, NoScriptError):
+                # Redis restarted and forgot the script; that call did nothing, so run it again
+                # (the script object loads itself).
+                keys, args = calls[i]
+                results[i] = await self._put(keys=keys, args=args)
+            elif isinstance(result, Exception):
+                raise result
+        return results
 
     async def drain(self, grace: float | None = None) -> None:
         """Nothing is processed in the webhook process: the workers have it."""

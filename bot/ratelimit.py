@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 Verdict = Literal["ok", "calm", "quiet"]
 
@@ -120,9 +121,20 @@ class RedisRateLimiter:
         self._script = client.register_script(_CHECK)
 
     async def check(self, person: str) -> Verdict:
-        verdict = await self._script(
-            keys=[f"{self._prefix}ratelimit:{person}"],
-            args=[self.burst, self.per_second, repr(self._clock())],
-        )
-        text = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        return self.verdict(await self._script(keys=[self.key(person)], args=self._args()))
+
+    def key(self, person: str) -> str:
+        return f"{self._prefix}ratelimit:{person}"
+
+    def queue_check(self, pipe: Pipeline, person: str) -> None:
+        """Queue the check on a pipeline (one round trip with other reads). Redis answers
+        NoScriptError when it forgot the script (a restart): then `check` instead."""
+        pipe.evalsha(self._script.sha, 1, self.key(person), *self._args())
+
+    def _args(self) -> list[Any]:
+        return [self.burst, self.per_second, repr(self._clock())]
+
+    @staticmethod
+    def verdict(raw: Any) -> Verdict:
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
         return "calm" if text == "calm" else "quiet" if text == "quiet" else "ok"

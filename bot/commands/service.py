@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.messages import Choices, Inbound, Outbound, Referrals, Text
@@ -47,7 +48,17 @@ def worker() -> None:
             file=sys.stderr,
         )
         return
-    asyncio.run(_worker(settings))
+    # uvloop, as uvicorn uses for `serve`: the worker is mostly event-loop and socket work.
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_worker(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform: the standard loop does the same work
+        return None
+    return uvloop.new_event_loop
 
 
 async def _worker(settings: Settings) -> None:
