@@ -381,6 +381,10 @@ def _inbound(event: Event) -> Inbound | None:
         message: Any = event.message
         if isinstance(message, TextMessageContent):
             return Inbound(kind="text", text=message.text)
+        if isinstance(message, StickerMessageContent) and message.text:
+            # A message sticker carries words the person typed: read like a text, crisis first.
+            # (Its keywords describe the artwork, not what the person said: not read.)
+            return Inbound(kind="text", text=message.text)
         if isinstance(message, LocationMessageContent):
             return Inbound(
                 kind="location",

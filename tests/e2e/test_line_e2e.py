@@ -156,6 +156,20 @@ async def test_a_crisis_text_mid_flow_brings_call_buttons_for_119_and_110(line: 
     assert line.api.problems == []
 
 
+async def test_a_message_sticker_saying_a_crisis_brings_call_buttons_for_119_and_110(
+    line: Line,
+) -> None:
+    user = new_user_id()
+    line.api.add_user(user)
+    await line.send(line.webhook.follow(user))
+    before = len(line.seen_by(user))
+    await line.send(line.webhook.sticker(user, text="薬を全部飲んだ"))
+    reply = line.seen_by(user)[before:]
+    uris = uri_actions(reply)
+    assert "tel:119" in uris and "tel:110" in uris
+    assert line.api.problems == []
+
+
 async def test_a_forged_signature_is_refused_and_line_hears_nothing(line: Line) -> None:
     user = new_user_id()
     line.api.add_user(user)

@@ -87,15 +87,19 @@ class LineWebhook:
         }
         return self._event("message", user_id, message=message)
 
-    def sticker(self, user_id: str) -> dict[str, Any]:
-        message = {
+    def sticker(self, user_id: str, text: str | None = None) -> dict[str, Any]:
+        """A sticker; with `text`, a message sticker carrying words the person typed."""
+        message: dict[str, Any] = {
             "type": "sticker",
             "id": _message_id(),
             "packageId": "446",
             "stickerId": "1988",
             "stickerResourceType": "STATIC",
+            "keywords": ["cony", "sad"],
             "quoteToken": _token(),
         }
+        if text is not None:
+            message.update(stickerResourceType="MESSAGE", packageId="26162", text=text)
         return self._event("message", user_id, message=message)
 
     def image(self, user_id: str) -> dict[str, Any]:

@@ -123,6 +123,15 @@ async def test_stickers_images_and_voice_get_a_kind_answer_with_buttons() -> Non
         assert all(m["quickReply"]["items"] for m in answers)
 
 
+async def test_the_words_on_a_message_sticker_reach_the_core_as_text() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user, language="ja")
+        await line.post(line.webhook.sticker(user, text="もう限界"))
+        await line.settle()
+        assert only_inbounds(line.runtime) == [Inbound(kind="text", text="もう限界", lang="ja")]
+
+
 async def test_blocking_the_bot_forgets_the_person() -> None:
     async with line_door() as line:
         user = new_user_id()
