@@ -38,6 +38,9 @@ class Context:
     """Aware datetime: routing reads it to say what is open now."""
     session_ttl: int = 86400
     flow: Flow = field(default_factory=load_flow)
+    followup_after: int = 0
+    """Seconds of silence after a crisis reply before the one check-in; 0: none (the channel
+    cannot push, or follow-ups are off)."""
 
 
 def language_of(code: str | None) -> str | None:
@@ -80,6 +83,9 @@ def step(session: Session, inbound: Inbound, ctx: Context) -> tuple[Session | No
         session = session.evolve(lang=language_of(inbound.lang) or written or session.lang)
     if inbound.kind == "forget":
         return None, []
+    if session.followup_due is not None:
+        # they wrote again: no check-in is needed (a new crisis reply sets a new one)
+        session = session.evolve(followup_due=None)
 
     out: list[Outbound] = []
     level = RiskLevel.NONE
@@ -114,6 +120,7 @@ def _assess(session: Session, text: str, ctx: Context) -> tuple[Session, RiskLev
             crisis_replies=session.crisis_replies + 1,
             last_crisis=ctx.now.timestamp(),
             crisis_variant=safety.variant_of(assessment),
+            followup_due=ctx.now.timestamp() + ctx.followup_after if ctx.followup_after else None,
         )
         if not any(isinstance(m, Choices) for m in reply):
             reply += _go_on(session, ctx)
@@ -122,6 +129,14 @@ def _assess(session: Session, text: str, ctx: Context) -> tuple[Session, RiskLev
         result = route(concern_request(session, ctx), ctx.catalog, ctx.ruleset, ctx.now)
         return session, RiskLevel.CONCERN, list(safety.concern_reply(session.lang, result))
     return session, RiskLevel.NONE, []
+
+
+def followup(session: Session, ctx: Context) -> list[Outbound]:
+    """The one check-in after a crisis reply and silence: 「さっきの電話、つながりましたか？」 with
+    its two answers (followup:yes / followup:no), then 119/110 and lines open now."""
+    result = route(crisis_request(session, ctx), ctx.catalog, ctx.ruleset, ctx.now)
+    variant = safety.variant_code(session.crisis_variant)
+    return safety.followup_message(result, session.lang, variant)
 
 
 def _go_on(session: Session, ctx: Context) -> list[Outbound]:

@@ -9,8 +9,9 @@ turn. Raw user ids live only for the length of this call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,11 +20,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import degraded
-from bot.conversation import Context, step
+from bot.conversation import Context, followup, step
 from bot.flow import Flow, load_flow
+from bot.followups import Due, Followups, MemoryFollowups, RedisFollowups
 from bot.inbox import Inbox, MemoryInbox, RedisInbox
 from bot.messages import Inbound, Outbound, Referrals
 from bot.metrics import Metrics
+from bot.pushers import Pusher
+from bot.safety import notification_text
 from bot.session_model import Session
 from bot.sessions import MemorySessionStore, RedisSessionStore, SessionStore, person_key
 from bot.settings import Settings
@@ -34,6 +38,9 @@ from routing.candidates import index_for
 from routing.rules import RuleSet, default_ruleset, parse_ruleset
 
 log = structlog.get_logger("tsunagari.runtime")
+
+FOLLOWUP_INTERVAL = 5.0
+"""Seconds between looks at the follow-up schedule: a check-in goes out this much late at most."""
 
 
 async def prepared(catalog: Catalog) -> Catalog:
@@ -80,6 +87,13 @@ class Runtime:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.changes: ChangeBus = change_bus(settings.redis_url, settings.redis_prefix)
         """Says when operators changed the registry or the rules, here or in another process."""
+        self._forget_hooks: list[Callable[[str], Awaitable[None]]] = []
+        self.followups: Followups = MemoryFollowups(lambda: settings.secret)
+        """The one check-in due after a crisis reply (SAFETY.md §9), per person."""
+        self.pushers: dict[str, Pusher] = {}
+        """Channels that can push (LINE, Telegram): only they get a follow-up."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.followup_interval = FOLLOWUP_INTERVAL
 
     # ------------------------------------------------------------- construction
     @classmethod
@@ -98,6 +112,9 @@ class Runtime:
         if settings.redis_url:
             runtime.inbox = RedisInbox.from_url(
                 settings.redis_url, settings.redis_prefix, metrics=runtime.metrics
+            )
+            runtime.followups = RedisFollowups.from_url(
+                settings.redis_url, settings.redis_prefix, lambda: settings.secret
             )
         return runtime
 
@@ -133,6 +150,22 @@ class Runtime:
         await self.load()
         self.changes.subscribe(self.reload)
         await self.changes.start()
+        self.open_pushers()
+        if self.pushers and self.settings.followup_after:
+            # In every process that can push (serve, worker, poll): with Redis, taking an entry
+            # out of the schedule is one atomic step, so each check-in is sent by one of them.
+            self._spawn(self.run_followups())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def open_pushers(self) -> None:
+        """A pusher for each configured channel that can push (inside the running loop)."""
+        from bot.pushers import open_pushers
+
+        self.pushers = open_pushers(self.settings, self.clock)
 
     async def load(self) -> bool:
         from resources.seed import load_seed
@@ -187,6 +220,12 @@ class Runtime:
         log.info("runtime.reloaded", change=kind, catalog=catalog.version, rules=ruleset.version)
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for pusher in self.pushers.values():
+            await pusher.close()
+        await self.followups.close()
         await self.changes.close()
         await self.inbox.close()
         await self.sessions.close()
@@ -194,13 +233,14 @@ class Runtime:
             await self.engine.dispose()
 
     # ------------------------------------------------------------- the entry point
-    def context(self) -> Context:
+    def context(self, channel: str | None = None) -> Context:
         return Context(
             catalog=self.catalog.current,
             ruleset=self.ruleset,
             now=self.clock(),
             session_ttl=self.settings.session_ttl,
             flow=self.flow,
+            followup_after=self.settings.followup_after if channel in self.pushers else 0,
         )
 
     def person(self, channel: str, user_id: str) -> str:
@@ -220,12 +260,13 @@ class Runtime:
                 log.warning("turn.degraded", channel=channel, error=type(exc).__name__)
                 self.metrics.degraded.labels(channel=channel).inc()
                 return degraded.answer(inbound, self.context())
-            new, outbound = step(session, inbound, self.context())
+            new, outbound = step(session, inbound, self.context(channel))
             try:
                 if new is None:
                     await degraded.bounded(self.forget_person(person))
                 else:
                     await degraded.bounded(self.sessions.save(person, new))
+                    await degraded.bounded(self._follow_up(person, channel, user_id, session, new))
             except degraded.STORE_ERRORS as exc:
                 # The answer is still right for this turn; the next one may start afresh.
                 log.warning("turn.session_not_saved", channel=channel, error=type(exc).__name__)
@@ -237,9 +278,72 @@ class Runtime:
         await self.forget_person(self.person(channel, user_id))
 
     async def forget_person(self, person: str) -> None:
+        await self.followups.cancel(person)
         await self.sessions.forget(person)
+        failed: Exception | None = None
+        for hook in self._forget_hooks:
+            try:
+                await hook(person)
+            except Exception as exc:  # the other caches still go; then the failure is told
+                failed = failed or exc
+        if failed is not None:
+            raise failed
         self.metrics.forgotten.inc()
         log.info("person.forgotten")
+
+    def on_forget(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        """Have `hook(person)` called whenever a person is forgotten (typed, tapped or
+        unfollowed): a channel's own caches keyed to the person go with the session. The core
+        calls the hooks without knowing which channel registered them."""
+        self._forget_hooks.append(hook)
+
+    # ------------------------------------------------------------- the follow-up
+    async def _follow_up(
+        self, person: str, channel: str, user_id: str, before: Session, after: Session
+    ) -> None:
+        """Keep the schedule as the session says: a new check-in after a crisis reply, none
+        once the person wrote again."""
+        if after.followup_due == before.followup_due:
+            return
+        if after.followup_due is not None:
+            await self.followups.schedule(person, after.followup_due, channel, user_id)
+        else:
+            await self.followups.cancel(person)
+
+    async def send_due_followups(self) -> int:
+        """Push every check-in now due; returns how many went out. The session decides: one the
+        person has since cleared (they wrote, or were forgotten) is not sent."""
+        sent = 0
+        for due in await self.followups.pop_due(self.clock().timestamp()):
+            try:
+                sent += await self._send_followup(due)
+            except Exception as exc:  # one failed push must not hold up the others
+                log.warning("followup.failed", channel=due.channel, error=type(exc).__name__)
+        return sent
+
+    async def _send_followup(self, due: Due) -> int:
+        pusher = self.pushers.get(due.channel)
+        session = await self.sessions.load(due.person)
+        if (
+            pusher is None
+            or session is None
+            or session.followup_due is None
+            or abs(session.followup_due - due.due) > 1e-3
+        ):
+            return 0
+        lang = session.lang
+        messages = followup(session, self.context(due.channel))
+        key = f"followup:{due.person[:16]}:{due.due:.3f}"  # a later crisis gets its own
+        await pusher.push(due.user_id, notification_text(lang), messages, key, lang)
+        log.info("followup.sent", channel=due.channel)
+        return 1
+
+    async def run_followups(self) -> None:
+        """Send due check-ins until cancelled (a store that is down is tried again later)."""
+        while True:
+            with contextlib.suppress(*degraded.STORE_ERRORS):
+                await self.send_due_followups()
+            await asyncio.sleep(self.followup_interval)
 
     async def readiness(self) -> Readiness:
         database = False

@@ -277,6 +277,13 @@ def followup_checkin(lang: str) -> Choices:
     )
 
 
+def followup_message(result: RoutingResult, lang: str, variant: Variant = "self") -> list[Outbound]:
+    """The check-in with its two answers, then 119/110 and at least two lines open now."""
+    lg = _lang(lang)
+    lines = Referrals(wording().texts.lines(lg), crisis_lines(result, lg, variant), lang=lg)
+    return [followup_checkin(lg), lines]
+
+
 def notification_text(lang: str) -> str:
     """Neutral push-preview text: never the person's words, never the subject."""
     return wording().texts.notification(_lang(lang))

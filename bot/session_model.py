@@ -48,6 +48,9 @@ class Session:
     crisis_variant: str | None = None
     """Whom the last crisis reply was for, as a code: "self", "violence" or "third_party"
     (bot.safety.Variant), so the answer to "are you safe?" fits who is at risk."""
+    followup_due: float | None = None
+    """When the one check-in after a crisis reply is due (epoch seconds); any later message
+    from the person clears it (SAFETY.md §9)."""
     last_seen: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
     """Room for channel wiring to keep codes (never text), e.g. a follow-up flag."""

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Tokyo"
     session_ttl: int = Field(default=86400, gt=0)
     stale_after_days: int = Field(default=365, gt=0)
+    followup_after: int = Field(default=1800, ge=0)
+    """Seconds of silence after a crisis reply before one gentle check-in is pushed (LINE,
+    Telegram; the web chat cannot push); 0 turns the check-in off."""
 
     line_channel_secret: str | None = Field(default=None, repr=False)
     line_channel_access_token: str | None = Field(default=None, repr=False)

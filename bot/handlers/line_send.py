@@ -96,9 +96,11 @@ class LineMessenger:
         *,
         key: str | None = None,
         journal: Journal | None = None,
+        silent: bool = False,
     ) -> bool:
         """True when every message reached LINE (as reply or push). `key` (the event id) and
-        `journal` make a second attempt at the same event continue the first."""
+        `journal` make a second attempt at the same event continue the first. `silent`: pushes
+        raise no notification (a preview could be read by someone else, SAFETY.md §8)."""
         delivered = True
         for i, group in enumerate(batches(messages)):
             if journal is not None and await journal.get(f"sent:{i}"):
@@ -107,11 +109,13 @@ class LineMessenger:
             if i == 0 and reply_token:
                 status = await self._reply(reply_token, group, journal)
             if status != 200:
-                status = await self._push(user_id, group, _retry_key(key, i, "push"))
+                status = await self._push(user_id, group, _retry_key(key, i, "push"), silent)
             if status == 400:
                 # LINE refused the content itself: the words and numbers still go, as plain text.
                 log.warning("line.rich_message_refused", messages=len(group))
-                status = await self._push(user_id, [plain_text(group)], _retry_key(key, i, "plain"))
+                status = await self._push(
+                    user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent
+                )
             if status == 200 and journal is not None:
                 await journal.set(f"sent:{i}", "1")
             delivered = delivered and status == 200
@@ -141,9 +145,16 @@ class LineMessenger:
         return status
 
     async def _push(
-        self, user_id: str, messages: list[LineMessage], retry_key: str | None = None
+        self,
+        user_id: str,
+        messages: list[LineMessage],
+        retry_key: str | None = None,
+        silent: bool = False,
     ) -> int | None:
-        request = PushMessageRequest.construct(to=user_id, messages=[Prepared(m) for m in messages])
+        quiet = {"notification_disabled": True} if silent else {}
+        request = PushMessageRequest.construct(
+            to=user_id, messages=[Prepared(m) for m in messages], **quiet
+        )
         key = retry_key or str(uuid.uuid4())
         return await self._with_retries(
             "push", lambda: self._api.push_message(request, x_line_retry_key=key)
