@@ -110,6 +110,13 @@ def normalise(text: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "　・。、!！?？.,")
 
 
+@cache
+def _word(word: str) -> str:
+    """A word of the flow file, normalised once: each message is matched against hundreds.
+    (Only the file's own words are cached, never what a person typed.)"""
+    return normalise(word)
+
+
 @dataclass(frozen=True)
 class Flow:
     """The validated flow with the lookups the conversation needs."""
@@ -158,14 +165,14 @@ class Flow:
         if not said or len(said) > 20:
             return None
         for command, words in self.file.commands.items():
-            if any(said == normalise(w) for w in words):
+            if any(said == _word(w) for w in words):
                 return command
         return None
 
     def topics_in(self, text: str) -> tuple[str, ...]:
         said = normalise(text)
         return tuple(
-            t.code for t in self.file.topics if any(normalise(w) in said for w in t.words if w)
+            t.code for t in self.file.topics if any(_word(w) in said for w in t.words if w)
         )
 
     def age_in(self, text: str) -> AgeAnswer | None:
@@ -177,14 +184,12 @@ class Flow:
             bands = [(15, "u15"), (18, "u18"), (29, "u29"), (64, "u64"), (130, "o65")]
             return self.age(next((code for limit, code in bands if years <= limit), "o65"))
         return next(
-            (a for a in self.file.ages if any(normalise(w) in said for w in a.words if w)), None
+            (a for a in self.file.ages if any(_word(w) in said for w in a.words if w)), None
         )
 
     def channel_in(self, text: str) -> Answer | None:
         said = normalise(text)
-        return next(
-            (c for c in self.file.channels if any(normalise(w) in said for w in c.words)), None
-        )
+        return next((c for c in self.file.channels if any(_word(w) in said for w in c.words)), None)
 
     def prefecture_in(self, text: str) -> Place | None:
         said = normalise(text)
@@ -193,19 +198,17 @@ class Flow:
         for place in self.places.values():
             # 京都府 → 京都, 東京都 → 東京: drop one suffix, never two (北海道 keeps its 道)
             short = place.name_ja[:-1] if place.name_ja[-1] in "都府県" else place.name_ja
-            if said in {normalise(place.name_ja), normalise(short), normalise(place.name_en)}:
+            if said in {_word(place.name_ja), _word(short), _word(place.name_en)}:
                 return place
-            if normalise(place.name_ja) in said or (len(short) >= 2 and normalise(short) in said):
+            if _word(place.name_ja) in said or (len(short) >= 2 and _word(short) in said):
                 return place
-            if len(place.name_en) >= 4 and normalise(place.name_en) in said:
+            if len(place.name_en) >= 4 and _word(place.name_en) in said:
                 return place
         return None
 
     def region_in(self, text: str) -> Region | None:
         said = normalise(text)
-        return next(
-            (r for r in self.file.regions if said in {normalise(r.ja), normalise(r.en)}), None
-        )
+        return next((r for r in self.file.regions if said in {_word(r.ja), _word(r.en)}), None)
 
     def prefecture_at(self, latitude: float, longitude: float) -> Place | None:
         """The prefecture whose nearest reference point is closest: an approximation that can
