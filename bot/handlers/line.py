@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+from linebot.v3.messaging import AsyncApiClient, Configuration
 from linebot.v3.webhook import WebhookParser
 from linebot.v3.webhooks import (
     AudioMessageContent,
@@ -43,6 +43,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
+from bot.handlers.line_api import FastMessagingApi
 from bot.handlers.line_memo import Memo, MemoryMemo, RedisMemo
 from bot.handlers.line_render import (
     ChoicePage,
@@ -105,6 +106,10 @@ class LineRuntime(Protocol):
 
     async def forget(self, channel: str, user_id: str) -> None: ...
 
+    def on_forget(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        """`hook(person)` runs whenever the core forgets a person, however they asked."""
+        ...
+
 
 class _Services:
     """What lives from startup to shutdown: the API client, Redis, and what uses them."""
@@ -114,7 +119,9 @@ class _Services:
             host=settings.line_api_base, access_token=settings.line_channel_access_token
         )
         self.client = AsyncApiClient(config)
-        self.api = AsyncMessagingApi(self.client)
+        self.api = FastMessagingApi(
+            self.client, settings.line_api_base, settings.line_channel_access_token or ""
+        )
         self.redis = redis
         self.memo: Memo = RedisMemo(redis, prefix=settings.redis_prefix) if redis else MemoryMemo()
         self.seen: Deduplicator = (
@@ -131,6 +138,7 @@ class _Services:
         self.local_languages = ProfileLanguages(self.api, self.local_memo, settings.secret, ttl=ttl)
 
     async def close(self) -> None:
+        await self.api.close()
         await self.client.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -153,6 +161,8 @@ class LineFrontDoor:
         # Answers from memory when the inbox cannot take an event in (Redis down).
         self.local = MemoryInbox(seen=MemoryDeduplicator())
         self.local.register(CHANNEL, self.process_degraded)
+        # "Forget me" (typed, tapped or unfollowed) reaches what only the front door keeps.
+        runtime.on_forget(self.forget_person)
         self.router = APIRouter(lifespan=self.lifespan)
         self.router.add_api_route(
             WEBHOOK_PATH,
@@ -199,6 +209,13 @@ class LineFrontDoor:
         if self.inbox is not None:
             await self.inbox.drain(grace)
         await self.local.drain(grace)
+
+    async def forget_person(self, person: str) -> None:
+        """The profile language remembered for a person the core has just forgotten."""
+        services = self.services
+        if services is not None:
+            await services.local_languages.forget(person)
+            await services.languages.forget(person)
 
     # ------------------------------------------------------------ the webhook
     async def webhook(self, request: Request) -> Response:
@@ -284,8 +301,7 @@ class LineFrontDoor:
             # An earlier attempt rendered the answer: send that, never a second turn.
             return await deliver(json.loads(rendered))
         if isinstance(event, UnfollowEvent):
-            await self.runtime.forget(CHANNEL, user_id)
-            await languages.forget(user_id)
+            await self.runtime.forget(CHANNEL, user_id)  # the language too, by the hook
             log.info("line.forgotten")
             return True
         inbound = _inbound(event)

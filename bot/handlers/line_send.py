@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import random
 import time
@@ -35,6 +34,7 @@ from linebot.v3.messaging.exceptions import ApiException
 from bot.handlers.line_memo import Memo
 from bot.handlers.line_render import LineMessage, batches, plain_text
 from bot.inbox import Journal
+from bot.sessions import person_key
 
 log = structlog.get_logger(__name__)
 
@@ -265,8 +265,12 @@ class ProfileLanguages:
         self._timeout = timeout
 
     def key(self, user_id: str) -> str:
-        digest = hmac.new(self._secret, b"line:" + user_id.encode(), hashlib.sha256).hexdigest()
-        return f"lang:{digest[:32]}"
+        # The whole person key, as the session store has it: its "forget me" finds this one too.
+        return self.key_of(person_key(self._secret, "line", user_id))
+
+    @staticmethod
+    def key_of(person: str) -> str:
+        return f"lang:{person}"
 
     async def language(self, user_id: str) -> str | None:
         key = self.key(user_id)
@@ -284,5 +288,6 @@ class ProfileLanguages:
         await self._memo.set(key, language, self._ttl)
         return language or None
 
-    async def forget(self, user_id: str) -> None:
-        await self._memo.delete(self.key(user_id))
+    async def forget(self, person: str) -> None:
+        """Drop the language remembered for this person (by person key)."""
+        await self._memo.delete(self.key_of(person))

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from bot.handlers.line import LineFrontDoor, LineRuntime
 from bot.messages import Choices, Inbound, Option, Outbound, Text
+from bot.sessions import person_key
 from bot.settings import Settings
 from tests.fakes.line_api import FakeLineApi
 from tests.fakes.line_webhook import CHANNEL_SECRET, LineWebhook
@@ -46,9 +47,13 @@ class ScriptedRuntime:
     answer: Callable[[Inbound], list[Outbound]] = echo_kind
     calls: list[tuple[str, str, Inbound]] = field(default_factory=list)
     forgotten: list[tuple[str, str]] = field(default_factory=list)
+    forget_hooks: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
 
     def clock(self) -> datetime:
         return datetime.now(self.settings.tz)
+
+    def on_forget(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        self.forget_hooks.append(hook)
 
     async def handle(self, channel: str, user_id: str, inbound: Inbound) -> list[Outbound]:
         self.calls.append((channel, user_id, inbound))
@@ -56,6 +61,8 @@ class ScriptedRuntime:
 
     async def forget(self, channel: str, user_id: str) -> None:
         self.forgotten.append((channel, user_id))
+        for hook in self.forget_hooks:
+            await hook(person_key(self.settings.secret, channel, user_id))
 
 
 @dataclass

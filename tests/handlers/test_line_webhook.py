@@ -8,9 +8,14 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.messages import Inbound, Outbound
-from bot.sessions import person_key
+from bot.runtime import Runtime
+from bot.sessions import MemorySessionStore, RedisSessionStore, SessionStore, person_key
+from bot.settings import Settings
+from resources.catalog import Catalog
+from resources.model import Registry
 from tests.conftest import REDIS_URL
 from tests.fakes.line_webhook import new_user_id, sign
 from tests.handlers.line_harness import ScriptedRuntime, echo_kind, line_door
@@ -334,3 +339,51 @@ async def test_with_a_public_url_startup_logs_the_address_to_give_line() -> None
             pass
     addresses = [e["address"] for e in logs if e.get("event") == "line.webhook_address"]
     assert addresses == ["https://tsunagari.example.org/webhooks/line"]
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+@pytest.mark.parametrize("way", ["typed and tapped", "unfollow"])
+async def test_forget_me_also_forgets_the_profile_language(
+    store: str, way: str, redis_prefix: str, redis_client: Any
+) -> None:
+    empty = Catalog.build(Registry(), (), version="empty")
+    stores: list[Any] = []
+
+    def real_runtime(settings: Settings) -> Runtime:
+        sessions: SessionStore = MemorySessionStore(settings.session_ttl)
+        if store == "redis":
+            sessions = RedisSessionStore.from_url(REDIS_URL, redis_prefix, settings.session_ttl)
+        stores.append(sessions)
+        return Runtime.for_tests(empty, settings=settings, sessions=sessions)
+
+    shared: dict[str, Any] = (
+        {"redis_url": REDIS_URL, "redis_prefix": redis_prefix} if store == "redis" else {}
+    )
+    user = new_user_id()
+    try:
+        async with line_door(real_runtime, **shared) as line:
+            line.api.add_user(user, language="en")
+            hook = line.webhook
+            await line.post(hook.text(user, "hello"))
+            await line.settle()
+            profile = f"/v2/bot/profile/{user}"
+            assert len(line.api.calls(profile)) == 1
+            if way == "unfollow":
+                await line.post(hook.unfollow(user))
+            else:
+                await line.post(hook.text(user, "forget me"))
+                await line.settle()
+                await line.post(hook.postback(user, "forget:yes"))
+            await line.settle()
+
+            person = person_key(line.door.settings.secret, "line", user)
+            if store == "redis":
+                keys = [k.decode() async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+                assert not [k for k in keys if person in k]
+            assert len(line.api.calls(profile)) == 1
+            await line.post(hook.text(user, "hello again"))
+            await line.settle()
+            assert len(line.api.calls(profile)) == 2  # asked afresh: nothing was kept
+    finally:
+        for sessions in stores:
+            await sessions.close()
