@@ -99,6 +99,25 @@ async def test_forget_me_confirmed_in_the_chat_deletes_the_session(
     assert [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")] == []
 
 
+async def test_forget_me_reaches_every_channel_cache_even_when_one_fails(
+    runtime: Runtime,
+) -> None:
+    cleared: list[str] = []
+
+    async def broken_cache(person: str) -> None:
+        raise ConnectionError("cache down")
+
+    async def language_cache(person: str) -> None:
+        cleared.append(person)
+
+    runtime.on_forget(broken_cache)
+    runtime.on_forget(language_cache)
+    await runtime.handle("line", RAW_ID, Inbound(kind="choice", payload="cmd:start"))
+    with pytest.raises(ConnectionError):  # told, not swallowed: the person is not yet forgotten
+        await runtime.forget("line", RAW_ID)
+    assert cleared == [runtime.person("line", RAW_ID)]
+
+
 async def test_the_service_is_ready_with_its_database_and_redis_and_shows_referrals(
     database_url: str, redis_prefix: str
 ) -> None:
