@@ -39,6 +39,9 @@ from routing.rules import RuleSet, default_ruleset, parse_ruleset
 
 log = structlog.get_logger("tsunagari.runtime")
 
+CHANGE_CHECK_INTERVAL = 3.0
+"""Seconds between looks at the registry revision and the active rule set in embedded mode,
+where no pub/sub tells this process of a change made by the CLI in another one."""
 FOLLOWUP_INTERVAL = 5.0
 """Seconds between looks at the follow-up schedule: a check-in goes out this much late at most."""
 
@@ -94,6 +97,9 @@ class Runtime:
         """Channels that can push (LINE, Telegram): only they get a follow-up."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.followup_interval = FOLLOWUP_INTERVAL
+        self.change_check_interval = CHANGE_CHECK_INTERVAL
+        self._marks: tuple[int, int | None] | None = None
+        """The registry revision and active rule set id of what serves now."""
 
     # ------------------------------------------------------------- construction
     @classmethod
@@ -150,6 +156,8 @@ class Runtime:
         await self.load()
         self.changes.subscribe(self.reload)
         await self.changes.start()
+        if not self.settings.redis_url:
+            self._spawn(self.watch_changes())
         self.open_pushers()
         if self.pushers and self.settings.followup_after:
             # In every process that can push (serve, worker, poll): with Redis, taking an entry
@@ -175,8 +183,10 @@ class Runtime:
             return False
         try:
             _, prefectures = load_seed()
+            marks = await self.change_marks()
             self.catalog.swap(await prepared(await load_catalog(self.engine, prefectures)))
             await self.reload_rules()
+            self._marks = marks
         except Exception as exc:  # a driver or schema error: serve on, report not ready
             log.error("registry.unavailable", error=type(exc).__name__)
             self.loaded = False
@@ -208,6 +218,7 @@ class Runtime:
             return
         try:
             _, prefectures = load_seed()
+            marks = await self.change_marks()
             catalog = await prepared(await load_catalog(self.engine, prefectures))
             stored = await active_rule_set_text(self.engine)
             ruleset = parse_ruleset(stored, "active rule set") if stored else default_ruleset()
@@ -216,8 +227,33 @@ class Runtime:
             return
         self.catalog.swap(catalog)
         self.ruleset = ruleset
+        self._marks = marks
         self.loaded = True
         log.info("runtime.reloaded", change=kind, catalog=catalog.version, rules=ruleset.version)
+
+    async def change_marks(self) -> tuple[int, int | None]:
+        """The registry revision and the active rule set id: two one-row queries."""
+        from resources.store import active_rule_set_id, registry_revision
+
+        assert self.engine is not None
+        return await registry_revision(self.engine), await active_rule_set_id(self.engine)
+
+    async def watch_changes(self) -> None:
+        """Embedded mode: reload when the registry or the active rules changed in the database,
+        whoever changed them (`tsunagari resources import` and `rules activate` in another
+        process cannot reach this one otherwise)."""
+        while True:
+            await asyncio.sleep(self.change_check_interval)
+            if self.engine is None:
+                continue
+            try:
+                marks = await self.change_marks()
+            except Exception as exc:  # a database that is down: look again later
+                log.warning("runtime.change_check_failed", error=type(exc).__name__)
+                continue
+            if self._marks is not None and marks != self._marks:
+                kind = "registry" if marks[0] != self._marks[0] else "rules"
+                await self.reload(kind)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -554,6 +554,13 @@ async def active_rule_set_text(engine: AsyncEngine) -> str | None:
         return result.scalar_one_or_none()
 
 
+async def active_rule_set_id(engine: AsyncEngine) -> int | None:
+    """The id of the active rule set (None: the defaults): a cheap look for what changed."""
+    async with engine.connect() as conn:
+        result = await conn.execute(select(RuleSetRow.id).where(RuleSetRow.active.is_(True)))
+        return result.scalar_one_or_none()
+
+
 async def list_rule_sets(engine: AsyncEngine) -> list[RuleSetVersion]:
     """Every stored version, newest first."""
     async with engine.connect() as conn:

@@ -3,6 +3,7 @@ readiness, and forgetting a person."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -199,3 +200,26 @@ async def test_a_loaded_or_reloaded_catalog_is_indexed_before_it_serves_so_no_re
     assert built_elsewhere == [reloaded.version], "built once, in a thread, before the swap"
     await runtime.handle("line", RAW_ID, Inbound(kind="choice", payload="cmd:now"))
     assert built_on_the_loop == [], "no request after the reload built an index"
+
+
+async def test_an_embedded_runtime_takes_up_rules_activated_by_another_process(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/watched.db"
+    await seeded(url)
+    runtime = Runtime.from_settings(Settings(database_url=url, secret_key="s"))
+    runtime.change_check_interval = 0.05
+    await runtime.start()
+    try:
+        assert runtime.ruleset.version == "2026-11-27.1"
+        other = store.make_engine(url)  # as `tsunagari rules activate` would, from elsewhere
+        text = default_ruleset_text().replace('version: "2026-11-27.1"', 'version: "watched"')
+        await store.activate_rule_set(other, await store.save_rule_set(other, text, "t"), "t")
+        await other.dispose()
+        for _ in range(400):
+            if runtime.ruleset.version == "watched":
+                break
+            await asyncio.sleep(0.025)
+        assert runtime.ruleset.version == "watched"
+    finally:
+        await runtime.close()
