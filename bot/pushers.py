@@ -32,15 +32,19 @@ class Pusher(Protocol):
 
 class LinePusher:
     def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
-        from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+        from linebot.v3.messaging import AsyncApiClient, Configuration
 
+        from bot.handlers.line_api import FastMessagingApi
         from bot.handlers.line_send import LineMessenger
 
         config = Configuration(
             host=settings.line_api_base, access_token=settings.line_channel_access_token
         )
         self._client = AsyncApiClient(config)
-        self._messenger = LineMessenger(AsyncMessagingApi(self._client))
+        self._api = FastMessagingApi(
+            self._client, settings.line_api_base, settings.line_channel_access_token or ""
+        )
+        self._messenger = LineMessenger(self._api)
         self._clock = clock
 
     async def push(
@@ -56,6 +60,7 @@ class LinePusher:
             raise DeliveryFailed("line")
 
     async def close(self) -> None:
+        await self._api.close()
         await self._client.close()
 
 
