@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.followups import RedisFollowups
+from bot.followups import RedisFollowups, Sealer
 from bot.messages import Inbound
 from bot.runtime import Runtime
 from bot.safety import FOLLOWUP_NO, FOLLOWUP_YES, notification_text
@@ -267,3 +267,17 @@ async def test_a_started_service_sends_the_due_check_in_by_itself(tmp_path: Path
         await runtime.close()
         await line.stop()
         await telegram.close()
+
+
+def test_the_platform_id_kept_for_a_check_in_is_unreadable_and_tamper_proof() -> None:
+    """The raw id waits for the push sealed with AES-GCM: the stored form does not show it, a
+    changed byte or another server's secret opens nothing, and the right secret gets it back."""
+    sealer = Sealer(lambda: b"server-secret")
+    token = sealer.seal("U4af4980629")
+    assert "U4af4980629" not in token
+    assert sealer.open(token) == "U4af4980629"
+    assert sealer.seal("U4af4980629") != token  # a fresh nonce every time
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    assert sealer.open(flipped) is None
+    assert Sealer(lambda: b"another-secret").open(token) is None
+    assert sealer.open("not base64 at all!") is None
