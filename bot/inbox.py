@@ -566,11 +566,22 @@ class RedisInbox:
     async def done(self, partition: int, entry_id: bytes | str, event: InboxEvent) -> None:
         """Acknowledge and delete the entry (the payload holds text: keep it no longer), and
         drop the journal: the seen-key alone now answers a redelivery."""
+        await self.done_many([(partition, entry_id, event)])
+
+    async def done_many(self, entries: Sequence[tuple[int, bytes | str, InboxEvent]]) -> None:
+        """`done` for several entries in one transaction (one round trip)."""
+        by_stream: dict[str, list[bytes | str]] = {}
+        for partition, entry_id, _ in entries:
+            by_stream.setdefault(self.stream(partition), []).append(entry_id)
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xack(self.stream(partition), GROUP, entry_id)
-            pipe.xdel(self.stream(partition), entry_id)
-            pipe.delete(f"{self.prefix}inbox:journal:{event.key}")
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, GROUP, *ids)
+                pipe.xdel(stream, *ids)
+            pipe.delete(*(f"{self.prefix}inbox:journal:{event.key}" for *_, event in entries))
             await pipe.execute()
+
+    def acknowledger(self) -> Acknowledger:
+        return Acknowledger(self)
 
     async def dead_letter(
         self, partition: int, entry_id: bytes | str, event: InboxEvent, why: str
@@ -597,3 +608,36 @@ class RedisInbox:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class Acknowledger:
+    """`RedisInbox.done` for a worker's many events at once: the entries finished while one
+    transaction is on its way go together in the next (under load, one round trip acknowledges
+    many events; alone, an entry goes at once). Each caller still returns only once its own
+    entry is acknowledged, or gets the error."""
+
+    def __init__(self, inbox: RedisInbox) -> None:
+        self.inbox = inbox
+        self._waiting: list[tuple[tuple[int, bytes | str, InboxEvent], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def done(self, partition: int, entry_id: bytes | str, event: InboxEvent) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(((partition, entry_id, event), waiter))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await waiter
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self.inbox.done_many([entry for entry, _ in batch])
+            except Exception as exc:
+                for _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+            else:
+                for _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_result(None)
