@@ -46,6 +46,10 @@ class VerbForms(BaseModel):
         """The bases the aspect templates are written over, for one dictionary-form verb."""
         if verb in self.irregular:
             found = dict(self.irregular[verb])
+        elif verb.endswith("する") and len(verb) > 2 and "する" in self.irregular:
+            # A noun + する compound (注文する, 服用する) conjugates like する.
+            noun = verb[:-2]
+            found = {base: noun + form for base, form in self.irregular["する"].items()}
         elif verb.endswith("る") and len(verb) >= 2 and self._is_ichidan(verb):
             stem = verb[:-1]
             found = {

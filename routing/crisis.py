@@ -9,10 +9,12 @@ How a message is scored:
 2. A negative context (an intensifier idiom, a non-self object, a benign sense, a past or
    hedged statement, a denial) caps the weight of the signals it covers: the overlapping match,
    its sentence, or the message (`scope`). A denial never applies to an act done.
-3. The score is the strongest weight, plus the `boost` of every *other* family present (time,
-   means, emoji... joined to a wish; a family with `joins` boosts only those families): passive
-   words alone stay `concern`, joined with a time or means they become `crisis`. Signals covered
-   by a context add no boost.
+3. Each signal (weight > 0) anchors a reading: its weight plus the `boost` of every *other*
+   family present (time, means, emoji... joined to a wish; a family with `joins` boosts only
+   those families, `boost_with` gives a family-specific boost). The strongest reading is the
+   score: passive words alone stay `concern`, joined with a time or means they become `crisis`,
+   and a blade in hand beside つらい is a crisis whichever is written first. Signals covered by
+   a context add no boost.
 4. `score >= thresholds.crisis` is crisis, `>= thresholds.concern` concern.
 
 `accumulate` adds concern over a conversation with a time-decayed score (thresholds in the same
@@ -93,8 +95,11 @@ class Family(_Strict):
     boost: float = Field(ge=0, le=1)
     """What this family adds when joined to a signal of another family."""
     joins: tuple[str, ...] = ()
-    """If set, the boost applies only when the strongest signal is of one of these families
+    """If set, the boost applies only when the anchoring signal is of one of these families
     (a time frame turns a wish into a plan; it does not make harassment a crisis)."""
+    boost_with: dict[str, float] = {}
+    """A different boost when joined to these families (a blade in hand adds more to distress
+    than to a reading of anything else); they count as joined too."""
 
 
 class Signal(_Strict):
@@ -163,7 +168,7 @@ class Lexicon(_Strict):
     def _references_resolve(self) -> Lexicon:
         signal_ids = {s.id for s in self.signals}
         for name, family in self.families.items():
-            for joined in family.joins:
+            for joined in (*family.joins, *family.boost_with):
                 if joined not in self.families:
                     raise ValueError(f"family {name!r}: joins unknown family {joined!r}")
         for s in self.signals:
@@ -552,6 +557,7 @@ class Detector:
     context_scanner: _Scanner
     boosts: dict[str, float] = field(default_factory=dict)
     joins: dict[str, frozenset[str]] = field(default_factory=dict)
+    boost_with: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, lexicon: Lexicon) -> Detector:
@@ -575,7 +581,12 @@ class Detector:
             for p in c.patterns
         ]
         boosts = {name: f.boost for name, f in lexicon.families.items()}
-        joins = {name: frozenset(f.joins) for name, f in lexicon.families.items() if f.joins}
+        joins = {
+            name: frozenset((*f.joins, *f.boost_with))
+            for name, f in lexicon.families.items()
+            if f.joins
+        }
+        boost_with = {name: dict(f.boost_with) for name, f in lexicon.families.items()}
         return cls(
             lexicon,
             tuple(signals),
@@ -584,6 +595,7 @@ class Detector:
             _Scanner.build(context_keyed),
             boosts,
             joins,
+            boost_with,
         )
 
     def assess(self, text: str) -> Assessment:
@@ -622,15 +634,14 @@ class Detector:
         live = [(w, capped, sig) for w, capped, sig in best.values() if w > 0 or not capped]
         if not live:
             return NONE
-        top_weight, _, top = max(live, key=lambda item: item[0])
-        if top_weight <= 0:
+        # The message is read from each signal in turn (its weight plus what the other
+        # families add to it) and the strongest reading counts: a blade in hand alone is
+        # concern, and so is つらい, but together they are a crisis whichever came first.
+        # Modifiers (weight 0) only join: they never anchor a reading.
+        anchors = [(weight, sig) for weight, _, sig in live if weight > 0]
+        if not anchors:
             return NONE
-        boosting = {
-            sig.family
-            for _, capped, sig in live
-            if not capped and top.family in self.joins.get(sig.family, (top.family,))
-        } - {top.family}
-        score = top_weight + sum(self.boosts.get(f, 0.0) for f in boosting)
+        score = max(self._reading(weight, sig, live) for weight, sig in anchors)
         thresholds = self.lexicon.thresholds
         if score >= thresholds.crisis:
             level = RiskLevel.CRISIS
@@ -640,6 +651,22 @@ class Detector:
             return NONE
         ordered = sorted(live, key=lambda item: (-item[0], item[2].id))
         return Assessment(level, tuple(sig.id for _, _, sig in ordered), round(score, 3))
+
+    def _reading(
+        self,
+        weight: float,
+        anchor: _CompiledSignal,
+        live: list[tuple[float, bool, _CompiledSignal]],
+    ) -> float:
+        """One signal's weight plus the boost of every other family joined to it."""
+        boosting = {
+            sig.family
+            for _, capped, sig in live
+            if not capped and anchor.family in self.joins.get(sig.family, (anchor.family,))
+        } - {anchor.family}
+        return weight + sum(
+            self.boost_with.get(f, {}).get(anchor.family, self.boosts.get(f, 0.0)) for f in boosting
+        )
 
 
 @cache

@@ -57,6 +57,16 @@ def test_a_past_wish_is_not_a_present_one() -> None:
     assert re.match(verb_pattern("死ぬ:want"), "死にたかった") is None
 
 
+def test_a_noun_and_suru_compound_conjugates_like_suru() -> None:
+    assert _matches("注文する:past", "注文した")
+    assert not _matches("注文する:past", "注文すった")
+
+
+def test_the_plain_form_counts_only_where_a_clause_ends() -> None:
+    assert re.search(verb_pattern("飲む:plain"), "全部飲むわ") is not None
+    assert re.search(verb_pattern("飲む:plain"), "飲む時間") is None
+
+
 def test_an_unknown_aspect_is_named_in_the_error() -> None:
     with pytest.raises(ValueError, match="dreaming"):
         expand_verbs("%v:飲む:dreaming%")

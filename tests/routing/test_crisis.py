@@ -171,6 +171,62 @@ def test_a_farewell_at_a_leaving_party_is_not_a_goodbye_to_life() -> None:
     assert assess("今までありがとう。今夜で最後にする").level is CRISIS
 
 
+@pytest.mark.parametrize(
+    "text", ["今から薬を全部飲む", "睡眠薬を全部飲む", "薬全部飲むつもり", "デパス全部飲んでやる"]
+)
+def test_saying_one_will_swallow_a_whole_supply_is_a_plan(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "薬を飲む時間",
+        "薬飲んで寝る",
+        "薬を全部飲み終わった",
+        "処方された抗生物質、ちゃんと全部飲むね",
+    ],
+)
+def test_taking_medicine_as_prescribed_is_ordinary(text: str) -> None:
+    assert assess(text).level is NONE
+
+
+def test_a_blade_in_hand_is_a_concern_and_with_distress_a_crisis() -> None:
+    assert assess("包丁持ってる").level is CONCERN
+    # Whichever comes first, the blade and the distress are read together.
+    assert assess("包丁持ってる。つらい").level is CRISIS
+    assert assess("つらい。包丁持ってる").level is CRISIS
+    assert assess("料理中に包丁持ってる").level is NONE
+
+
+@pytest.mark.parametrize(
+    "text", ["4にたい、薬ある", "楽になりたい、薬はある", "さよなら。ロープある"]
+)
+def test_a_wish_or_a_farewell_beside_means_at_hand_is_a_crisis(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize("text", ["ロープ買ってきた", "I have a rope"])
+def test_a_rope_bought_is_preparation_unless_it_is_for_something_everyday(text: str) -> None:
+    assert assess(text).level is CRISIS
+    assert assess(f"{text}、キャンプ用").level is NONE
+
+
+@pytest.mark.parametrize("text", ["我想死", "je veux mourir", "quiero morir", "quero morrer"])
+def test_a_wish_to_die_in_another_language_is_a_crisis(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize("text", ["想死你了", "me muero de risa", "quiero morirme de risa"])
+def test_other_languages_idioms_of_missing_or_laughing_are_ordinary(text: str) -> None:
+    assert assess(text).level is NONE
+
+
+def test_fearing_to_harm_a_child_now_is_violence() -> None:
+    result = assess("子供を殺してしまいそう")
+    assert result.level is CRISIS and "violence" in result.families
+
+
 # ---------------------------------------------------------------- the lexicon is data
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
