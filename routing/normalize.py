@@ -25,8 +25,10 @@ _ELONGATION = re.compile("[ー‐−]+")
 _SEPARATORS = "\\s・･、,._\\-/~〜*＊…‥'\"`^=+"
 _JP = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
 _BETWEEN_JAPANESE = re.compile(f"(?<=[{_JP}])[{_SEPARATORS}]+(?=[{_JP}])")
-# s h i n i t a i: single ASCII letters spaced out.
-_SPACED_LETTERS = re.compile(r"(?<![a-z])([a-z])(?:[ ._\-*]+(?=[a-z](?![a-z])))")
+# s h i n i t a i: single ASCII letters spaced out. A letter with a diacritic counts as a
+# letter, so the last letter of a Vietnamese or French word (muốn tự) is not taken for one.
+_LETTER = "a-z\u00c0-\u024f\u1e00-\u1eff"
+_SPACED_LETTERS = re.compile(f"(?<![{_LETTER}])([a-z])(?:[ ._\\-*]+(?=[a-z](?![{_LETTER}])))")
 _SPACES = re.compile(r"[ \t\u3000]+")
 # OD して, LINE で: a space between a Latin word and Japanese only separates scripts.
 _BETWEEN_SCRIPTS = re.compile(

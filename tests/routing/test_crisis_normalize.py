@@ -56,6 +56,10 @@ def test_spaced_out_latin_letters_are_joined_but_words_keep_their_spaces() -> No
     assert strip_separators("i want  to die") == "i want to die"
 
 
+def test_a_letter_with_a_diacritic_ends_a_word_so_vietnamese_keeps_its_spaces() -> None:
+    assert strip_separators("tôi muốn tự tử") == "tôi muốn tự tử"
+
+
 def test_a_word_broken_over_short_lines_is_joined_but_sentences_on_lines_stay_apart() -> None:
     assert join_broken_lines("OD\nした") == "ODした"
     assert join_broken_lines("し\nに\nた\nい") == "しにたい"
