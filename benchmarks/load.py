@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,42 +51,75 @@ TEXTS = ("こんにちは", "ひとりで さみしい", "仕事が 見つから
 
 
 # ---------------------------------------------------------------- the processes under test
-def fake_line_api() -> Any:
-    """The LINE Messaging API, bare: takes replies, pushes and profile reads, notes arrivals."""
-    from aiohttp import web
+class FakeLineApi(asyncio.Protocol):
+    """The LINE Messaging API, bare: takes replies, pushes and profile reads, notes arrivals.
+    Raw HTTP/1.1 on asyncio (keep-alive, Content-Length bodies): a web framework here would
+    take the CPU the service under test needs (the benchmark shares its two cores)."""
 
     arrivals: dict[str, float] = {}
     pushes: list[float] = []
 
-    async def reply(request: web.Request) -> web.Response:
-        body = await request.json()
-        arrivals.setdefault(body["replyToken"], time.time())
-        return web.json_response({"sentMessages": [{"id": "1"} for _ in body["messages"]]})
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = b""
 
-    async def push(request: web.Request) -> web.Response:
-        body = await request.json()
-        pushes.append(time.time())
-        return web.json_response({"sentMessages": [{"id": "1"} for _ in body["messages"]]})
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            end = head_end + 4 + length
+            if len(self.buffer) < end:
+                return
+            body, self.buffer = self.buffer[head_end + 4 : end], self.buffer[end:]
+            method, path = head.split(" ", 2)[:2]
+            status, answer = self.answer(method, path, body)
+            self.transport.write(
+                f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                + answer
+            )
 
-    async def profile(request: web.Request) -> web.Response:
-        user = request.match_info["user"]
-        return web.json_response({"displayName": "bench", "userId": user, "language": "ja"})
-
-    async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"arrivals": arrivals, "pushes": len(pushes)})
-
-    app = web.Application()
-    app.router.add_post("/v2/bot/message/reply", reply)
-    app.router.add_post("/v2/bot/message/push", push)
-    app.router.add_get("/v2/bot/profile/{user}", profile)
-    app.router.add_get("/_stats", stats)
-    return app
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if path == "/v2/bot/message/reply":
+            self.arrivals.setdefault(json.loads(body)["replyToken"], time.time())
+            return 200, b'{"sentMessages":[]}'
+        if path == "/v2/bot/message/push":
+            self.pushes.append(time.time())
+            return 200, b'{"sentMessages":[]}'
+        if path.startswith("/v2/bot/profile/"):
+            user = path.rsplit("/", 1)[1]
+            return 200, json.dumps(
+                {"displayName": "bench", "userId": user, "language": "ja"}
+            ).encode()
+        if path == "/_stats":
+            return 200, json.dumps({"arrivals": self.arrivals, "pushes": len(self.pushes)}).encode()
+        return 404, b"{}"
 
 
 def serve_fake_line_api(port: int) -> None:
-    from aiohttp import web
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(FakeLineApi, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
 
-    web.run_app(fake_line_api(), host="127.0.0.1", port=port, access_log=None, print=None)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(serve())
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -101,7 +134,8 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = message.get("more_body", False)
     given = dict(scope["headers"]).get(b"x-line-signature", b"").decode()
     status = 200 if hmac.compare_digest(given, sign(body)) else 401
-    await send({"type": "http.response.start", "status": status, "headers": []})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"{}"})
 
 
@@ -126,6 +160,7 @@ class Stack:
     bare_port: int
     api_port: int
     processes: list[subprocess.Popen[bytes]]
+    names: list[str] = field(default_factory=list)
 
     def spawn(self, name: str, *command: str) -> None:
         with (self.workdir / f"{name}.log").open("wb") as log:
@@ -134,6 +169,15 @@ class Stack:
                     command, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
                 )
             )
+        self.names.append(name)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each process of the run (this one is "load")."""
+        used = {
+            name: _cpu_seconds(p.pid) for name, p in zip(self.names, self.processes, strict=True)
+        }
+        used["load"] = time.process_time()
+        return used
 
     def stop(self) -> None:
         for process in self.processes:
@@ -145,6 +189,14 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # not Linux, or the process is gone
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_stack(workdir: Path, redis_url: str, prefix: str) -> Stack:
@@ -215,8 +267,64 @@ class Step:
     send_lag_ms: float
 
 
+class Poster:
+    """POSTs over raw keep-alive HTTP/1.1 connections, as many as are busy at once (up to
+    `limit`): an HTTP client library here would take the CPU the service under test needs."""
+
+    def __init__(self, port: int, path: str, limit: int = 256) -> None:
+        self.port = port
+        self.path = path
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.slots = asyncio.Semaphore(limit)
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> int:
+        """The status answered; 0 when no answer came."""
+        async with self.slots:
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            request = (
+                f"POST {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Content-Length: {len(body)}\r\n{head}\r\n"
+            ).encode() + body
+            # A kept connection the server closed meanwhile fails before any answer: once more
+            # on a new one (a webhook sent twice is answered once anyway).
+            for reused in (True, False):
+                if reused and not self.idle:
+                    continue
+                reader, writer = (
+                    self.idle.pop()
+                    if reused
+                    else await asyncio.open_connection("127.0.0.1", self.port)
+                )
+                try:
+                    writer.write(request)
+                    status_head = await reader.readuntil(b"\r\n\r\n")
+                    status, length = _status_and_length(status_head)
+                    await reader.readexactly(length)
+                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    writer.close()
+                    continue
+                self.idle.append((reader, writer))
+                return status
+            return 0
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
+def _status_and_length(head: bytes) -> tuple[int, int]:
+    lines = head.decode("latin-1").split("\r\n")
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return int(lines[0].split(" ", 2)[1]), length
+
+
 async def run_step(
-    http: aiohttp.ClientSession, url: str, hooks: Webhooks, rate: int, seconds: float
+    poster: Poster, hooks: Webhooks, rate: int, seconds: float
 ) -> tuple[dict[str, float], int, int, float]:
     """Send `rate` webhooks a second for `seconds`, open loop; returns when each was sent,
     how many were sent and accepted, and the worst lag behind the schedule."""
@@ -229,12 +337,8 @@ async def run_step(
     async def post(token: str, body: bytes, headers: dict[str, str]) -> None:
         nonlocal accepted
         sent_at[token] = time.time()
-        try:
-            async with http.post(url, data=body, headers=headers) as response:
-                await response.read()
-                accepted += response.status == 200
-        except aiohttp.ClientError:
-            pass
+        status = await poster.post(body, headers)  # awaited first: `+=` reads before it
+        accepted += status == 200
 
     start = time.perf_counter()
     for i in range(total):
@@ -259,9 +363,9 @@ async def arrivals(http: aiohttp.ClientSession, api: str) -> dict[str, float]:
 
 
 async def measure_step(
-    http: aiohttp.ClientSession, url: str, api: str, hooks: Webhooks, rate: int
+    http: aiohttp.ClientSession, poster: Poster, api: str, hooks: Webhooks, rate: int
 ) -> Step:
-    sent_at, total, accepted, lag = await run_step(http, url, hooks, rate, STEP_SECONDS)
+    sent_at, total, accepted, lag = await run_step(poster, hooks, rate, STEP_SECONDS)
     deadline = time.perf_counter() + DRAIN_SECONDS
     got: dict[str, float] = {}
     while time.perf_counter() < deadline:
@@ -286,7 +390,7 @@ async def measure_step(
     )
 
 
-async def bare_rate(http: aiohttp.ClientSession, url: str, hooks: Webhooks) -> float:
+async def bare_rate(poster: Poster, hooks: Webhooks) -> float:
     """Requests a second the bare endpoint answers, closed loop with 64 senders."""
     bodies = [hooks.next() for _ in range(2000)]
     done = 0
@@ -297,9 +401,8 @@ async def bare_rate(http: aiohttp.ClientSession, url: str, hooks: Webhooks) -> f
         i = k
         while time.perf_counter() < stop:
             _, body, headers = bodies[i % len(bodies)]
-            async with http.post(url, data=body, headers=headers) as response:
-                await response.read()
-                done += response.status == 200
+            status = await poster.post(body, headers)
+            done += status == 200
             i += 64
 
     start = time.perf_counter()
@@ -333,7 +436,6 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
     from bot.inbox import PARTITIONS
 
     server = f"http://127.0.0.1:{stack.server_port}"
-    bare = f"http://127.0.0.1:{stack.bare_port}/webhooks/line"
     api = f"http://127.0.0.1:{stack.api_port}"
     redis = aioredis.Redis.from_url(redis_url)
     connector = aiohttp.TCPConnector(limit=256)
@@ -352,15 +454,20 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
         await wait_until(lambda: up(f"http://127.0.0.1:{stack.bare_port}/"), "the bare endpoint")
         await wait_until(leased, "two workers holding every partition")
         hooks = Webhooks()
+        webhooks = Poster(stack.server_port, "/webhooks/line")
         print("warming up (200 events at 50/s) ...", flush=True)
-        await measure_step(http, f"{server}/webhooks/line", api, hooks, 50)
+        await measure_step(http, webhooks, api, hooks, 50)
 
-        bare_rps = await bare_rate(http, bare, hooks)
+        bare_rps = await bare_rate(Poster(stack.bare_port, "/webhooks/line"), hooks)
         print(f"bare ASGI endpoint (signature check only): {bare_rps:,.0f} requests/s\n")
         print("rate/s   sent  2xx   answered  answers/s  p50 ms  p99 ms  sender lag ms")
         steps: list[Step] = []
+        used: dict[str, float] = {}
         for rate in rates:
-            step = await measure_step(http, f"{server}/webhooks/line", api, hooks, rate)
+            before = stack.cpu()
+            step = await measure_step(http, webhooks, api, hooks, rate)
+            after = stack.cpu()
+            used = {name: (after[name] - before[name]) * 1000 / step.sent for name in after}
             steps.append(step)
             print(
                 f"{step.rate:>6} {step.sent:>6} {step.accepted:>5} {step.answered:>9}"
@@ -371,6 +478,12 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
             if step.answered < step.sent * 0.95 or step.throughput < step.rate / 2:
                 print("  (saturated: answers fell below half the rate, or over 5% unanswered)")
                 break
+        if used:
+            # Of the last step, drain included: where the two cores went, per event.
+            print(
+                "CPU ms per event in the last step: "
+                + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items())
+            )
         kept = [s for s in steps if s.answered == s.sent and s.throughput >= 0.95 * s.rate]
         sustained = max((s.rate for s in kept), default=0)
         peak = max((s.throughput for s in steps), default=0.0)
@@ -379,6 +492,7 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
             f" and the answers kept pace); peak answer throughput {peak:,.0f}/s ="
             f" {peak / bare_rps:.1%} of the bare endpoint's {bare_rps:,.0f} requests/s"
         )
+        webhooks.close()
         await redis.aclose()
 
 
@@ -402,7 +516,8 @@ def main(rates: tuple[int, ...] = RATES) -> None:
     with tempfile.TemporaryDirectory(prefix="tsunagari-bench-") as tmp:
         stack = start_stack(Path(tmp), redis_url, prefix)
         try:
-            asyncio.run(drive(stack, rates, redis_url, prefix))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(drive(stack, rates, redis_url, prefix))
         finally:
             stack.stop()
             asyncio.run(clean(redis_url, prefix))
