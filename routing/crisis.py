@@ -53,6 +53,11 @@ _GAP = r"[^。.!?\n]{0,12}"
 _SENTENCE_END = re.compile(r"[。.!?\n]+")
 
 
+# A character range starting or ending on a small kana, which normalising would fold.
+_FOLDED_RANGE = re.compile(
+    "[ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ]-|-[ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶ]"
+)
+
 # A macro that is only a list of words: (薬|くすり|錠剤|...).
 _WORD_LIST = re.compile(r"\((?:[^()\[\]\\?*+{}.^$|]+\|)+[^()\[\]\\?*+{}.^$|]+\)")
 
@@ -205,6 +210,9 @@ class Lexicon(_Strict):
         return normalize_pattern(text)
 
     def _compile(self, pattern: str, where: str) -> re.Pattern[str]:
+        if _FOLDED_RANGE.search(pattern):
+            # Normalising the pattern folds small kana (ぁ → あ), so [ぁ-ゖ] would become [あ-け].
+            raise ValueError(f"{where}: pattern {pattern!r}: write kana ranges as \\u escapes")
         try:
             return re.compile(self.expand(pattern), re.IGNORECASE)
         except (re.error, ValueError) as exc:

@@ -222,6 +222,11 @@ def test_other_languages_idioms_of_missing_or_laughing_are_ordinary(text: str) -
     assert assess(text).level is NONE
 
 
+def test_a_name_introduced_in_kana_is_not_read_as_long_ago() -> None:
+    # なまえは holds まえは ("before"): only a まえは after a non-kana is a past statement.
+    assert assess("なまえはゆき、しにたい").level is CRISIS
+
+
 def test_fearing_to_harm_a_child_now_is_violence() -> None:
     result = assess("子供を殺してしまいそう")
     assert result.level is CRISIS and "violence" in result.families
@@ -287,6 +292,16 @@ def test_a_pattern_that_does_not_compile_is_reported(tmp_path: Path) -> None:
         "signals:\n  - id: means.x\n    family: means\n    weight: 1.0\n    patterns: ['(unclosed']\n",
     )
     with pytest.raises(LexiconError, match=r"signal 'means.x': pattern '\(unclosed'"):
+        load_lexicon(LEXICON_PATH, [extension])
+
+
+def test_a_kana_range_that_normalising_would_fold_is_reported(tmp_path: Path) -> None:
+    extension = _write(
+        tmp_path / "crisis_range.yaml",
+        "signals:\n  - id: means.x\n    family: means\n    weight: 1.0\n"
+        "    patterns: ['(?<![ぁ-ゖ])まえ']\n",
+    )
+    with pytest.raises(LexiconError, match="kana ranges"):
         load_lexicon(LEXICON_PATH, [extension])
 
 
