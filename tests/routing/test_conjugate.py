@@ -62,6 +62,11 @@ def test_a_noun_and_suru_compound_conjugates_like_suru() -> None:
     assert not _matches("注文する:past", "注文すった")
 
 
+@pytest.mark.parametrize("text", ["今から手首切る", "自分を刺す", "今からODする"])
+def test_the_plain_form_of_a_method_verb_is_a_plan(text: str) -> None:
+    assert assess(text).level is RiskLevel.CRISIS
+
+
 def test_the_plain_form_counts_only_where_a_clause_ends() -> None:
     assert re.search(verb_pattern("飲む:plain"), "全部飲むわ") is not None
     assert re.search(verb_pattern("飲む:plain"), "飲む時間") is None
