@@ -15,6 +15,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from bot.autopipeline import AutoPipelineRedis
 from bot.session_model import Session
 
 
@@ -94,7 +95,8 @@ class RedisSessionStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, ttl: int) -> RedisSessionStore:
-        return cls(aioredis.Redis.from_url(url), prefix, ttl)
+        # Loads and saves of concurrent turns share round trips (bot/autopipeline.py).
+        return cls(AutoPipelineRedis.from_url(url), prefix, ttl)
 
     def key(self, person: str) -> str:
         return f"{self._prefix}session:{person}"

@@ -62,8 +62,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def _worker(settings: Settings) -> None:
-    import redis.asyncio as aioredis
-
+    from bot.autopipeline import AutoPipelineRedis
     from bot.inbox import RedisInbox
     from bot.worker import InboxWorker, run_worker
 
@@ -75,7 +74,7 @@ async def _worker(settings: Settings) -> None:
         from bot.handlers.line import LineFrontDoor
 
         door = LineFrontDoor(runtime, settings, inbox=inbox)
-        await door.open(aioredis.Redis.from_url(settings.redis_url or ""))
+        await door.open(AutoPipelineRedis.from_url(settings.redis_url or ""))
         closers.append(door.close)
     if settings.telegram_bot_token:
         from bot.handlers.telegram import TelegramWebhook
