@@ -14,7 +14,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="tsunagari (つながり): the hook-type front door.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="tsunagari (つながり): the hook-type front door.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="The registry database.")
 resources_app = typer.Typer(no_args_is_help=True, help="The shared resource registry.")
 rules_app = typer.Typer(no_args_is_help=True, help="Routing rules.")
@@ -115,7 +119,9 @@ def resources_validate(path: Path) -> None:
 @resources_app.command("import")
 def resources_import(
     path: Path,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change; write nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what would change; write nothing")
+    ] = False,
 ) -> None:
     """Replace the registry with a file, all or nothing."""
     from bot.commands import registry
@@ -139,7 +145,9 @@ def resources_list(
     topic: Annotated[str | None, typer.Option("--topic")] = None,
     pref: Annotated[str | None, typer.Option("--pref", help="JIS X 0401 prefecture code")] = None,
     open_now: Annotated[bool, typer.Option("--open-now")] = False,
-    stale: Annotated[bool, typer.Option("--stale", help="only entries verified too long ago")] = False,
+    stale: Annotated[
+        bool, typer.Option("--stale", help="only entries verified too long ago")
+    ] = False,
 ) -> None:
     """List services."""
     from bot.commands import registry
