@@ -93,7 +93,7 @@ async def test_a_chat_runs_from_greeting_to_referral_cards(client: httpx.AsyncCl
         await chat(client, choice=payload)
     last = await chat(client, choice="ch:phone")
     items = [i for m in last if m["type"] == "referrals" for i in m["items"]]
-    assert 1 <= len(items) <= 3
+    assert 0 < len(items) <= 3
 
 
 async def test_the_client_language_is_used_for_a_new_conversation(

@@ -30,7 +30,7 @@ def test_tapping_through_shows_referral_cards_after_at_most_five_questions(perso
         person.taps_label(label)
     assert questions <= 5
     shown = cards(person.last)
-    assert 1 <= len(shown) <= 3
+    assert 0 < len(shown) <= 3
     assert {"ref:more", "cmd:change", "cmd:restart"} <= set(offered(person.last))
 
 

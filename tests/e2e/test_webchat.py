@@ -80,7 +80,7 @@ def test_answering_by_tapping_shows_referral_cards(page: Page) -> None:
         tap(page, label)
     cards = page.locator("#chat .card")
     expect(cards.first).to_be_visible()
-    assert 1 <= cards.count() <= 3
+    assert 0 < cards.count() <= 3
     expect(cards.first.locator("a.contact[href^='tel:']")).to_be_visible()
     expect(cards.first.locator(".contact-line")).to_contain_text("電話: ")
     official = cards.locator("a.official").first
