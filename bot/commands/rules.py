@@ -117,6 +117,15 @@ def validate(path: Path) -> int:
     if isinstance(read, int):
         return read
     ruleset, _text = read
+    # a rule naming a service the registry lacks would only be caught at activation: say so now
+    catalog, note = run_with_engine(load_settings(), _catalog)
+    if note:
+        _complain(f"note: {note}")
+    unknown = [r for r in dict.fromkeys(ruleset.referenced_services()) if r[1] not in catalog.by_id]
+    for owner, service_id in unknown:
+        _complain(f"{path}: {owner}: service {service_id} is not in the registry")
+    if unknown:
+        return INVALID
     _say(
         f"{path}: valid: version {ruleset.version}, {len(ruleset.rules)} rules, {len(ruleset.tests)} test cases"
     )

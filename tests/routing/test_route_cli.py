@@ -141,6 +141,20 @@ def test_rules_validate_reports_file_line_and_rule(tmp_path: Path) -> None:
     )
 
 
+def test_rules_validate_names_a_service_the_registry_does_not_have(tmp_path: Path) -> None:
+    """An operator's typo in a service id is caught when the file is checked, not only when it
+    is activated."""
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(GOOD_RULES.replace("[anatano_ibasho_chat]", "[anatano_ibasho_chatt]"))
+    result = tsunagari("sqlite+aiosqlite:///unused.db", "rules", "validate", str(typo))
+    assert result.exit_code == 1
+    assert (
+        f"{typo}: a young person at night reaches a chat open now: "
+        "service anatano_ibasho_chatt is not in the registry"
+    ) in result.stderr
+    assert "valid:" not in result.stdout
+
+
 def test_rules_test_runs_the_cases_against_the_registry(database_url: str, tmp_path: Path) -> None:
     with_sample_registry(database_url)
     good, failing = tmp_path / "good.yaml", tmp_path / "failing.yaml"
