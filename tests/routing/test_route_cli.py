@@ -132,8 +132,10 @@ def test_rules_validate_reports_file_line_and_rule(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(GOOD_RULES, encoding="utf-8")
     bad.write_text(GOOD_RULES.replace("by: 30", "by: lots"), encoding="utf-8")
-    ok = tsunagari("sqlite+aiosqlite:///unused.db", "rules", "validate", str(good))
-    broken = tsunagari("sqlite+aiosqlite:///unused.db", "rules", "validate", str(bad))
+    ok = tsunagari(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", "rules", "validate", str(good))
+    broken = tsunagari(
+        f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", "rules", "validate", str(bad)
+    )
     assert ok.exit_code == 0 and "1 rules, 1 test cases" in ok.stdout
     assert broken.exit_code == 1
     assert broken.stderr.startswith(
@@ -146,7 +148,9 @@ def test_rules_validate_names_a_service_the_registry_does_not_have(tmp_path: Pat
     is activated."""
     typo = tmp_path / "typo.yaml"
     typo.write_text(GOOD_RULES.replace("[anatano_ibasho_chat]", "[anatano_ibasho_chatt]"))
-    result = tsunagari("sqlite+aiosqlite:///unused.db", "rules", "validate", str(typo))
+    result = tsunagari(
+        f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", "rules", "validate", str(typo)
+    )
     assert result.exit_code == 1
     assert (
         f"{typo}: a young person at night reaches a chat open now: "
