@@ -15,33 +15,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from bot.wording import Lang, Strict, Wording
 from resources.model import ContactKind
 from resources.schedule import TOKYO
 from routing.model import Referral
 
 CARDS_PATH = Path(__file__).parent / "data" / "cards.yaml"
 
-Lang = Literal["ja", "en"]
 State = Literal["open", "opens_later", "closed", "unknown"]
 """What the status line says, for a channel's colour or emoji: open now, closed with a known
 next opening, closed with none known, or hours the registry does not know."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Wording(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def __call__(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
-
-
-class StatusWords(_Strict):
+class StatusWords(Strict):
     always_open: Wording
     open: Wording
     open_until: Wording
@@ -50,18 +38,18 @@ class StatusWords(_Strict):
     hours_unknown: Wording
 
 
-class WhenWords(_Strict):
+class WhenWords(Strict):
     today: Wording
     time: Wording
     date: Wording
 
 
-class Weekdays(_Strict):
+class Weekdays(Strict):
     ja: tuple[str, str, str, str, str, str, str]
     en: tuple[str, str, str, str, str, str, str]
 
 
-class ContactWords(_Strict):
+class ContactWords(Strict):
     phone: Wording
     line: Wording
     web_chat: Wording
@@ -70,7 +58,7 @@ class ContactWords(_Strict):
     web: Wording
 
 
-class CardWords(_Strict):
+class CardWords(Strict):
     """bot/data/cards.yaml."""
 
     status: StatusWords

@@ -13,32 +13,21 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.messages import MAX_PAYLOAD_BYTES
+from bot.wording import Lang, Wording
 from resources.model import TOPICS
 
 DATA = Path(__file__).parent / "data"
-Lang = Literal["ja", "en"]
 LANGS: tuple[Lang, ...] = ("ja", "en")
 COMMANDS = ("restart", "back", "help", "language", "now", "forget", "skip", "yes")
 
 
 class FlowError(ValueError):
     """A flow file is wrong; the message names the file, the path and what was expected."""
-
-
-class Wording(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def in_(self, lang: str) -> str:
-        return self.ja if lang == "ja" else self.en
 
 
 class Answer(BaseModel):
@@ -126,10 +115,10 @@ class Flow:
     points: tuple[tuple[str, float, float], ...]
 
     def text(self, key: str, lang: str, **values: object) -> str:
-        return self.file.texts[key].in_(lang).format(**values)
+        return self.file.texts[key](lang).format(**values)
 
     def label(self, key: str, lang: str) -> str:
-        return self.file.labels[key].in_(lang)
+        return self.file.labels[key](lang)
 
     # ------------------------------------------------------------- answers by code
     def topic(self, code: str) -> TopicAnswer | None:

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from bot.messages import Choices, Option, Outbound, Referrals, Text
+from bot.wording import Lang, Strict, Wording
 from resources.model import ContactKind
 from routing.crisis import Assessment
 from routing.model import Contact, Referral, RoutingResult
 
 SAFETY_PATH = Path(__file__).parent / "data" / "safety.yaml"
 
-Lang = Literal["ja", "en"]
 Variant = Literal["self", "violence", "third_party"]
 
 SAFE_YES = "safe:yes"
@@ -38,19 +38,7 @@ CONCERN_LINES = 3
 _ALWAYS_OPEN = ("always_open", "crisis:24h")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Wording(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def __call__(self, lang: Lang) -> str:
-        return self.ja if lang == "ja" else self.en
-
-
-class Line(_Strict):
+class Line(Strict):
     service_id: str
     value: str
     contact: ContactKind = ContactKind.PHONE
@@ -70,7 +58,7 @@ class Line(_Strict):
         )
 
 
-class Texts(_Strict):
+class Texts(Strict):
     crisis_self: Wording
     crisis_violence: Wording
     crisis_third_party: Wording
@@ -89,7 +77,7 @@ class Texts(_Strict):
     notification: Wording
 
 
-class Options(_Strict):
+class Options(Strict):
     safe_yes: Wording
     safe_no: Wording
     go_on: Wording
@@ -97,7 +85,7 @@ class Options(_Strict):
     followup_no: Wording
 
 
-class SafetyWording(_Strict):
+class SafetyWording(Strict):
     languages: tuple[str, ...]
     banned_phrases: tuple[str, ...]
     emergency: tuple[Line, Line]
