@@ -19,36 +19,6 @@ from resources.changes import ChangeBus
 from resources.model import Prefecture
 
 
-def build_console(
-    engine: AsyncEngine,
-    bus: ChangeBus,
-    *,
-    secret: bytes,
-    public_url: str | None = None,
-    prefectures: Iterable[Prefecture] | None = None,
-    stale_after_days: int = 365,
-    timezone: str = "Asia/Tokyo",
-    clock: Callable[[], datetime] | None = None,
-    redis_url: str | None = None,
-    redis_prefix: str = "tsunagari:",
-) -> Console:
-    if prefectures is None:
-        from resources.seed import load_seed
-
-        prefectures = load_seed()[1]
-    secure = bool(public_url and public_url.lower().startswith("https://"))
-    return Console(
-        engine=engine,
-        bus=bus,
-        signer=SessionSigner(secret, secure=secure),
-        prefectures=tuple(prefectures),
-        stale_after_days=stale_after_days,
-        tz=ZoneInfo(timezone),
-        limiter=login_limiter(redis_url, redis_prefix),
-        clock=clock,
-    )
-
-
 def build_router(
     engine: AsyncEngine,
     bus: ChangeBus,
@@ -67,11 +37,21 @@ def build_router(
     from admin.api import build_api_router
     from admin.pages import build_pages_router
 
-    console = build_console(
-        engine, bus, secret=secret, public_url=public_url, prefectures=prefectures,
-        stale_after_days=stale_after_days, timezone=timezone, clock=clock,
-        redis_url=redis_url, redis_prefix=redis_prefix,
-    )  # fmt: skip
+    if prefectures is None:
+        from resources.seed import load_seed
+
+        prefectures = load_seed()[1]
+    secure = bool(public_url and public_url.lower().startswith("https://"))
+    console = Console(
+        engine=engine,
+        bus=bus,
+        signer=SessionSigner(secret, secure=secure),
+        prefectures=tuple(prefectures),
+        stale_after_days=stale_after_days,
+        tz=ZoneInfo(timezone),
+        limiter=login_limiter(redis_url, redis_prefix),
+        clock=clock,
+    )
     router = APIRouter()
     router.include_router(build_api_router(console))
     router.include_router(build_pages_router(console))
