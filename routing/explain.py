@@ -78,7 +78,12 @@ def explain(
     elif "fallback:topic" in have or "fallback:open_now" in have:
         ja.append("ご相談に合う窓口が今は開いていないため、どんなことでも相談できる窓口です。")
         en.append("Nothing more specific is open now, so this line takes any worry.")
+    elif topics == ["general"]:
+        ja.append("どんなことでも相談できる窓口です。")
+        en.append("It takes any worry.")
     elif topics:
+        # "general" is no subject of its own beside the named ones
+        topics = [t for t in topics if t != "general"] or topics
         ja.append(
             "「" + "」「".join(TOPIC_NAMES[t][0] for t in topics) + "」の相談を受けている窓口です。"
         )
