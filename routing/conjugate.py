@@ -8,6 +8,7 @@ one regex alternation of every form. A lexicon pattern writes it as `%v:飲む/�
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -114,10 +115,14 @@ def verb_forms(path: Path = VERB_FORMS_PATH) -> VerbForms:
     return VerbForms.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-def verb_pattern(spec: str, table: VerbForms | None = None) -> str:
+def verb_pattern(
+    spec: str, table: VerbForms | None = None, fold: Callable[[str], str] | None = None
+) -> str:
     """`"飲む/のむ:done+doing"` → one non-capturing alternation of all those forms.
 
-    Longer forms first, so 飲んじゃった is tried before 飲んだ."""
+    Longer forms first, so 飲んじゃった is tried before 飲んだ. `fold` spells each form as the
+    text it is matched against will be spelled, *before* shared prefixes are factored out:
+    normalised, つった reads つた, and factoring first (つ(?:った)) would keep a つ too many."""
     verbs, _, aspects = spec.rpartition(":")
     if not verbs or not aspects:
         raise ValueError(f"verb macro needs verbs:aspects, got {spec!r}")
@@ -126,6 +131,8 @@ def verb_pattern(spec: str, table: VerbForms | None = None) -> str:
     for verb in verbs.split("/"):
         for aspect in aspects.split("+"):
             forms.update(dict.fromkeys(table.forms(verb.strip(), aspect)))
+    if fold is not None:
+        forms = dict.fromkeys(fold(form) for form in forms)
     return trie(list(forms))
 
 
@@ -154,6 +161,10 @@ def trie(forms: list[str]) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
-def expand_verbs(pattern: str, table: VerbForms | None = None) -> str:
+def expand_verbs(
+    pattern: str, table: VerbForms | None = None, fold: Callable[[str], str] | None = None
+) -> str:
     """Replace every `%v:verbs:aspects%` in a lexicon pattern by its forms."""
-    return VERB_MACRO.sub(lambda m: verb_pattern(f"{m.group(1)}:{m.group(2)}", table), pattern)
+    return VERB_MACRO.sub(
+        lambda m: verb_pattern(f"{m.group(1)}:{m.group(2)}", table, fold), pattern
+    )

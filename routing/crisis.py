@@ -206,7 +206,8 @@ class Lexicon(_Strict):
         # Macros may use macros (two levels is plenty and keeps cycles impossible); verb forms
         # (%v:飲む:done%) and English typos (%~myself%) may sit in a macro too.
         text = _MACRO.sub(one, _MACRO.sub(one, pattern))
-        text = _TYPO_MACRO.sub(lambda m: english_typos(m.group(1)), expand_verbs(text))
+        text = expand_verbs(text, fold=normalize_pattern)
+        text = _TYPO_MACRO.sub(lambda m: english_typos(m.group(1)), text)
         return normalize_pattern(text)
 
     def _compile(self, pattern: str, where: str) -> re.Pattern[str]:
