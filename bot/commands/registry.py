@@ -132,11 +132,19 @@ def read_registry_file(path: Path) -> Registry:
 
 
 def _read_or_report(path: Path) -> Registry | int:
-    if not path.is_file():
+    # a file that is missing or unreadable is invalid input (1), like a file with a mistake;
+    # 2 stays for a command line that is wrong in itself
+    if not path.exists():
         _complain(f"{path}: no such file")
-        return USAGE
+        return INVALID
+    if not path.is_file():
+        _complain(f"{path}: not a file")
+        return INVALID
     try:
         return read_registry_file(path)
+    except OSError as exc:
+        _complain(f"{path}: cannot be read ({exc.strerror or exc})")
+        return INVALID
     except RegistryFileError as exc:
         for problem in exc.problems:
             _complain(problem)

@@ -195,7 +195,8 @@ def test_validate_checks_a_file_without_touching_the_database(tmp_path: Path) ->
     assert ok.exit_code == 0 and "3 services of 2 organisations" in ok.stdout
     assert refused.exit_code == 1
     assert ": services[0].confidence: " in refused.stderr
-    assert missing.exit_code == 2
+    assert missing.exit_code == 1  # invalid input, like a file with a mistake; 2 is usage
+    assert missing.stderr.strip() == f"{tmp_path / 'nowhere.yaml'}: no such file"
     assert not (tmp_path / "untouched.db").exists()
 
 
