@@ -1,7 +1,12 @@
 """Crisis detection measured on the labelled sets: recall, false alarms, misses by family, speed.
 
-`python -m benchmarks.crisis_eval` (or `python -m benchmarks`). The held-out set was written
-before the lexicon and is never tuned on: its figures are the ones that count.
+`python -m benchmarks.crisis_eval` (or `python -m benchmarks`).
+
+Every labelled set here has been *seen*: the development set is tuned on by design, and the
+held-out sets were each blind once (their first-sight recall is in their label below) and have
+been tuned on since. Their current figures therefore only show that nothing regressed; the
+figure that counts is the first-sight recall of a set nobody has read, measured by the lead
+on sets kept outside the repository.
 """
 
 from __future__ import annotations
@@ -21,13 +26,26 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "routing" / "data"
 DEV = DATA / "crisis_labelled_dev.yaml"
 HELD_OUT = DATA / "crisis_labelled_heldout.yaml"
 HELD_OUT_2 = DATA / "crisis_labelled_heldout2.yaml"
-"""Written blind after the lexicon had been tuned: the more honest figure of the two."""
 HELD_OUT_3 = DATA / "crisis_labelled_heldout3.yaml"
-"""Written blind at the end of the work and measured once before being committed."""
 HELD_OUT_4 = DATA / "crisis_heldout_4.yaml"
-"""Written blind before the verb-form generalisation (recall then 0.741), never tuned on."""
 HELD_OUT_5 = DATA / "crisis_heldout_5.yaml"
-"""Written blind after the verb-form generalisation and measured once (recall 0.889)."""
+ROUND_6A = DATA / "crisis_round6_a.yaml"
+ROUND_6B = DATA / "crisis_round6_b.yaml"
+
+SETS: tuple[tuple[Path, str], ...] = (
+    (DEV, "development set (tuned on)"),
+    (
+        HELD_OUT,
+        "held-out 1 (written first, by the lexicon's author; 1.000 before 2026-11-27; tuned on since)",
+    ),
+    (HELD_OUT_2, "held-out 2 (blind until 2026-11-27, recall then 0.809; tuned on since)"),
+    (HELD_OUT_3, "held-out 3 (blind until 2026-11-27, recall then 0.900; tuned on since)"),
+    (HELD_OUT_4, "held-out 4 (blind: first sight 0.741, 0.847 on 2026-11-27; tuned on since)"),
+    (HELD_OUT_5, "held-out 5 (blind: first sight 0.889, 0.917 on 2026-11-27; tuned on since)"),
+    (ROUND_6A, "round 6a: first sight recall 0.580 (detector at commit fc7c534); tuned on since"),
+    (ROUND_6B, "round 6b: first sight recall 0.602 (detector at commit fc7c534); tuned on since"),
+)
+"""Every labelled set, with what it honestly is now. All have been read and tuned on."""
 
 Label = Literal["crisis", "concern", "none"]
 
@@ -151,20 +169,22 @@ def latency(cases: list[Case], rounds: int = 7) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    dev, held_out = load_cases(DEV), load_cases(HELD_OUT)
-    held_out_2, held_out_3 = load_cases(HELD_OUT_2), load_cases(HELD_OUT_3)
-    held_out_4, held_out_5 = load_cases(HELD_OUT_4), load_cases(HELD_OUT_5)
     print("crisis detection (routing/crisis.py, routing/data/crisis_lexicon.yaml)")
-    # Only the development set's misses are listed: reading held-out misses would be tuning.
-    print(report(evaluate(dev, "development set (tuned on)"), show_texts=True))
-    print(report(evaluate(held_out, "held-out set (written first, never tuned on)"), False))
+    print("every set below has been tuned on: these figures catch regressions, they are not blind")
+    everything: list[Case] = []
+    pooled_found = pooled_total = 0
+    for path, name in SETS:
+        cases = load_cases(path)
+        everything += cases
+        figures = evaluate(cases, name)
+        if path != DEV:
+            pooled_found += figures.crisis_found
+            pooled_total += figures.crisis_total
+        print(report(figures, show_texts=True))
     print(
-        report(evaluate(held_out_2, "held-out set 2 (written blind later, never tuned on)"), False)
+        f"held-out sets pooled (all tuned on): crisis recall {pooled_found / pooled_total:.3f} "
+        f"({pooled_found}/{pooled_total})"
     )
-    print(report(evaluate(held_out_3, "held-out set 3 (written blind at the end)"), False))
-    print(report(evaluate(held_out_4, "held-out set 4 (blind, before the verb forms)"), False))
-    print(report(evaluate(held_out_5, "held-out set 5 (blind, after the verb forms)"), False))
-    everything = dev + held_out + held_out_2 + held_out_3 + held_out_4 + held_out_5
     median, p99, worst = latency(everything)
     print(
         f"  assess() latency   median {median:.0f} µs, p99 {p99:.0f} µs, max {worst:.0f} µs "
