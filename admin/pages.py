@@ -21,6 +21,17 @@ from starlette.datastructures import UploadFile
 from admin import audit, reports
 from admin.auth import Session
 from admin.console import Console
+from admin.contact_form import (
+    HOURS_CHOICES,
+    KIND_LABELS,
+    NEW,
+    ContactChanges,
+    ContactFormError,
+    ContactsChanged,
+    check_unchanged,
+    contacts_from_form,
+    fingerprint,
+)
 from admin.registry import (
     Format,
     InvalidChange,
@@ -28,9 +39,10 @@ from admin.registry import (
     ServiceNotFound,
     apply_import,
     find_services,
+    hours_computable,
     preview_import,
-    save_service,
     service_of,
+    update_service,
     verify_service,
 )
 from admin.roles import Action, Forbidden, authorize, can
@@ -51,13 +63,12 @@ from admin.week import (
     DAYS,
     SLOTS,
     WeekFormError,
-    hours_from_form,
     pairs_by_day,
     week_bars,
 )
 from resources import store
 from resources.model import TOPICS, ContactKind, Service, ServiceKind
-from resources.schedule import TOKYO
+from resources.schedule import TOKYO, OpeningHours
 from routing.explain import TOPIC_NAMES
 from routing.rules import RuleSetError
 
@@ -75,6 +86,7 @@ templates.env.filters["local"] = _local
 templates.env.globals.update(
     DAYS=DAYS, DAY_LABELS=DAY_LABELS, SLOTS=SLOTS, TOPICS=TOPICS, TOPIC_NAMES=TOPIC_NAMES,
     KINDS=[k.value for k in ServiceKind], CONTACT_KINDS=[k.value for k in ContactKind],
+    CONTACT_KIND_LABELS=KIND_LABELS, HOURS_CHOICES=HOURS_CHOICES, NEW=NEW,
 )  # fmt: skip
 
 
@@ -267,10 +279,14 @@ def build_pages_router(console: Console) -> APIRouter:
     def edit_page(
         request: Request, who: Operator, session: Session, s: Service, errors: list[str],
         form: Mapping[str, Any] | None = None, status: int = 200,
+        field_errors: Mapping[str, str] | None = None,
     ) -> HTMLResponse:  # fmt: skip
         return page(request, "service_edit.html", who, session, status=status, s=s, errors=errors,
                     form=form, pairs=[pairs_by_day(c.hours) for c in s.contacts],
-                    bars=[week_bars(c.hours) for c in s.contacts])  # fmt: skip
+                    bars=[week_bars(c.hours) for c in s.contacts], field_errors=field_errors or {},
+                    seen=fingerprint(s.contacts), new_pairs=pairs_by_day(OpeningHours()),
+                    adding_open=bool(form and form.get(f"{NEW}_value")) or any(
+                        name.startswith(f"{NEW}_") for name in field_errors or {}))  # fmt: skip
 
     @router.get("/services/{service_id}/edit", response_class=HTMLResponse)
     async def edit_service_form(request: Request, service_id: str) -> HTMLResponse:
@@ -285,12 +301,29 @@ def build_pages_router(console: Console) -> APIRouter:
         form = await form_of(request, session)
         s = service_of(await store.load_registry(engine), service_id)
         authorize(who, Action.EDIT_SERVICE, s.organization_id)
+        changes: list[ContactChanges] = []
+
+        def edited(current: Service) -> Service:
+            # applied to the service as stored under the writers' lock: all of it or nothing
+            check_unchanged(current.contacts, form)
+            new, contact_changes = service_from_form(current, form)
+            hours_computable(new, console.now())
+            changes.append(contact_changes)
+            return new
+
         try:
-            new = service_from_form(s, form)
-            await save_service(engine, console.bus, who, who.actor, new)
+            await update_service(engine, console.bus, who, who.actor, service_id, edited)
+        except ContactsChanged as exc:
+            fresh = service_of(await store.load_registry(engine), service_id)
+            return edit_page(request, who, session, fresh, [str(exc)], status=409)
+        except ContactFormError as exc:
+            return edit_page(request, who, session, s, _messages(exc), form, status=422,
+                             field_errors=exc.fields)  # fmt: skip
         except (WeekFormError, InvalidChange, ValidationError, ValueError) as exc:
             return edit_page(request, who, session, s, _messages(exc), form, status=422)
-        return back(f"/admin/services/{service_id}", "Saved. Routing uses the new facts now.")
+        what = changes[-1].summary() if changes else ""
+        return back(f"/admin/services/{service_id}",
+                    f"Saved{f' ({what})' if what else ''}. Routing uses the new facts now.")  # fmt: skip
 
     @router.post("/services/{service_id}/verify")
     async def verify(request: Request, service_id: str) -> Response:
@@ -448,23 +481,31 @@ def _messages(exc: Exception) -> list[str]:
         return list(exc.problems)
     if isinstance(exc, RuleSetError):
         return [str(p) for p in exc.problems]
+    if isinstance(exc, ContactFormError):
+        return [*exc.general, *(f"{_field_title(name)}: {message}"
+                                for name, message in exc.fields.items())]  # fmt: skip
     return [str(exc)]
 
 
-def service_from_form(old: Service, form: Any) -> Service:
+def _field_title(name: str) -> str:
+    """A form field's name as the summary above the form says it: "Contact point 2 · value"."""
+    prefix, _, field = name.partition("_")
+    which = "New contact point" if prefix == NEW else f"Contact point {int(prefix[1:]) + 1}"
+    return f"{which} · {field.replace('_', ' ')}"
+
+
+def service_from_form(old: Service, form: Any) -> tuple[Service, ContactChanges]:
     """The service as the edit form describes it: names, web address, topics, areas, ages,
-    and each contact point's value and week of hours. A field the form did not show keeps its
-    value."""
+    each contact point's value, labels, note and week of hours, the contact points removed
+    and the one added. A field the form did not show keeps its value."""
 
     def text(name: str, default: str) -> str:
         value = form.get(name)
         return str(value).strip() if isinstance(value, str) else default
 
-    contacts = []
-    for n, contact in enumerate(old.contacts):
-        hours = hours_from_form(contact.hours, {k: str(v) for k, v in form.items()}, f"c{n}")
-        contacts.append(contact.model_copy(update={"value": text(f"c{n}_value", contact.value),
-                                                   "hours": hours}))  # fmt: skip
+    contacts, changes = contacts_from_form(
+        old.contacts, {k: v for k, v in form.items() if isinstance(v, str)}
+    )
     data = old.model_dump()
     data.update(
         name_ja=text("name_ja", old.name_ja), name_en=text("name_en", old.name_en),
@@ -480,7 +521,7 @@ def service_from_form(old: Service, form: Any) -> Service:
         if bound in form:
             value = text(bound, "")
             data["eligibility"][bound] = int(value) if value.isdigit() else None
-    return Service.model_validate(data)
+    return Service.model_validate(data), changes
 
 
 def areas_from_text(value: str) -> list[dict[str, str | None]]:

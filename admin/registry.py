@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -126,20 +126,38 @@ async def save_service(
 ) -> Service:
     """Replace a stored service by `new` (same id). The operator must own the service both as
     it was and as it will be, so nobody moves a service out of another organisation's hands."""
+    _, saved = await update_service(engine, bus, actor, who, new.id, lambda _old: new)
+    return saved
+
+
+async def update_service(
+    engine: AsyncEngine,
+    bus: ChangeBus,
+    actor: Actor,
+    who: str,
+    service_id: str,
+    change: Callable[[Service], Service],
+) -> tuple[Service, Service]:
+    """Apply `change` to the service as stored now, under the writers' lock, so a change saved
+    by someone else a moment before is built on rather than undone; (before, after). Whatever
+    `change` raises leaves everything as it was. Audited and announced like every edit."""
     async with one_writer(engine):
         registry = await store.load_registry(engine)
-        old = service_of(registry, new.id)
+        old = service_of(registry, service_id)
         authorize(actor, Action.EDIT_SERVICE, old.organization_id)
+        new = change(old)
+        if new.id != old.id:
+            raise InvalidChange(["a service's id cannot be changed"])
         authorize(actor, Action.EDIT_SERVICE, new.organization_id)
         if new == old:
-            return old
+            return old, old
         await store.replace_registry(engine, _with_service(registry, new), who)
         await store.record_audit(
             engine, who, "service.update", f"service:{new.id}",
             _json(old), _json(new),
         )  # fmt: skip
     await bus.publish("registry")
-    return new
+    return old, new
 
 
 async def verify_service(
