@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from resources.catalog import Catalog
 from resources.model import AreaLevel, Confidence, ContactKind, ContactPoint, Service, ServiceKind
+from routing.model import Contact
 from routing.open_now import Tables, WeeklyTable
 
 TALK_KINDS = frozenset({ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHAT})
@@ -22,6 +23,16 @@ TALK_KINDS = frozenset({ContactKind.PHONE, ContactKind.LINE, ContactKind.WEB_CHA
 
 K = TypeVar("K")
 CONFIDENCE_POINTS = {Confidence.HIGH: 0.0, Confidence.MEDIUM: -3.0, Confidence.LOW: -20.0}
+KIND_PREFERENCE = {
+    ContactKind.PHONE: 5,
+    ContactKind.LINE: 4,
+    ContactKind.WEB_CHAT: 4,
+    ContactKind.IN_PERSON: 3,
+    ContactKind.EMAIL: 1,
+    ContactKind.WEB: 0,
+}
+"""With no preferred channel: a voice first, then a chat, a visit; mail and web pages last."""
+NO_AGE_LIMIT = (0, 1_000)
 _CONFIDENCE_ORDER = {Confidence.HIGH: 0, Confidence.MEDIUM: 1, Confidence.LOW: 2}
 
 
@@ -55,6 +66,13 @@ class Reach:
     known: bool
     live: bool
     """Someone answers or receives you there (phone, chat, a visit), unlike a page or mail."""
+    preference: int
+    """`KIND_PREFERENCE` of its kind (below 8, so it packs under the fit and open-now bits)."""
+    card: Contact
+    """The contact as a referral shows it, made once: it depends on the registry only."""
+    open_reasons: tuple[str, ...]
+    closed_reasons: tuple[str, ...]
+    """What its hours add to a referral's reasons when it is open now, or not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +104,15 @@ class Entry:
     age_limited: bool
     confidence_points: float
     """Taken off the score: stale or unsure entries sink."""
+    emergency: bool
+    age_lo: int
+    age_hi: int
+    """The eligible ages as a closed range (0–1000 without a limit): one chained comparison."""
+    age_reason: str
+    low_confidence: bool
+    name_ja: str
+    name_en: str
+    kind_value: str
 
     def admits_age(self, age: int | None) -> bool:
         if age is None:
@@ -100,18 +127,7 @@ def _entry(service: Service, tables: Tables) -> Entry:
     for c in service.contacts:
         languages.update(c.languages)
     elig = service.eligibility
-    reaches = tuple(
-        Reach(
-            c,
-            c.kind,
-            tables.of(c.hours),
-            c.kind in TALK_KINDS,
-            _all_day(c),
-            c.hours.known,
-            c.kind in TALK_KINDS or c.kind is ContactKind.IN_PERSON,
-        )  # fmt: skip
-        for c in service.contacts
-    )
+    reaches = tuple(_reach(c, tables) for c in service.contacts)
     return Entry(
         service=service,
         id=service.id,
@@ -135,7 +151,38 @@ def _entry(service: Service, tables: Tables) -> Entry:
         week_mask=_week_mask(reaches),
         age_limited=elig.age_min is not None or elig.age_max is not None,
         confidence_points=CONFIDENCE_POINTS[service.confidence],
+        emergency=service.kind is ServiceKind.EMERGENCY,
+        age_lo=NO_AGE_LIMIT[0] if elig.age_min is None else elig.age_min,
+        age_hi=NO_AGE_LIMIT[1] if elig.age_max is None else elig.age_max,
+        age_reason=f"age:{elig.age_min or 0}-{'' if elig.age_max is None else elig.age_max}",
+        low_confidence=service.confidence is Confidence.LOW,
+        name_ja=service.name_ja,
+        name_en=service.name_en,
+        kind_value=service.kind.value,
     )
+
+
+def _reach(c: ContactPoint, tables: Tables) -> Reach:
+    all_day = _all_day(c)
+    open_reasons: tuple[str, ...] = ("hours_unknown",)
+    closed_reasons: tuple[str, ...] = ("hours_unknown",)
+    if c.hours.known:
+        always = all_day and not c.hours.closures
+        open_reasons = ("open_now", "always_open") if always else ("open_now",)
+        closed_reasons = ("closed",)
+    return Reach(
+        contact=c,
+        kind=c.kind,
+        table=tables.of(c.hours),
+        talk=c.kind in TALK_KINDS,
+        all_day=all_day,
+        known=c.hours.known,
+        live=c.kind in TALK_KINDS or c.kind is ContactKind.IN_PERSON,
+        preference=KIND_PREFERENCE[c.kind],
+        card=Contact.model_construct(kind=c.kind, value=c.value, label_ja=c.label_ja, label_en=c.label_en),
+        open_reasons=open_reasons,
+        closed_reasons=closed_reasons,
+    )  # fmt: skip
 
 
 def _week_mask(reaches: tuple[Reach, ...]) -> int:

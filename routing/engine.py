@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from resources.catalog import Catalog
-from resources.model import Confidence, ContactKind, ServiceKind
+from resources.model import TOPICS, ContactKind, ServiceKind
 from routing.candidates import EMPTY, LONG, CandidateIndex, Entry, Ranked, Reach, index_for
 from routing.explain import explain
-from routing.model import Contact, Referral, RiskLevel, RoutingRequest, RoutingResult
+from routing.model import Referral, RiskLevel, RoutingRequest, RoutingResult, trusted
 from routing.open_now import Moment
-from routing.rules import Policy, RuleSet, base_language
+from routing.rules import CompiledSelector, Policy, RuleSet, base_language
 
 CHANNEL_KINDS: dict[str, frozenset[ContactKind]] = {
     "phone": frozenset({ContactKind.PHONE}),
@@ -27,16 +27,6 @@ CHANNEL_KINDS: dict[str, frozenset[ContactKind]] = {
     "visit": frozenset({ContactKind.IN_PERSON}),
 }
 """The contact points that fit a preferred channel; `any` takes every kind."""
-
-_KIND_PREFERENCE = {
-    ContactKind.PHONE: 5,
-    ContactKind.LINE: 4,
-    ContactKind.WEB_CHAT: 4,
-    ContactKind.IN_PERSON: 3,
-    ContactKind.EMAIL: 1,
-    ContactKind.WEB: 0,
-}
-"""With no preferred channel: a voice first, then a chat, a visit; mail and web pages last."""
 
 BUDGET = 12
 """Eligible services taken from each (topic, area) list that are likely open now; half as many
@@ -116,6 +106,8 @@ class _Context:
     gender: str | None
     fresh_since: int
     """Day ordinal: entries verified before it are stale."""
+    channel_reason: str | None
+    lang_reason: str | None
 
 
 def route(
@@ -132,13 +124,14 @@ def route(
         wanted = CHANNEL_KINDS["visit"]
     policy = ruleset.policy_for(request, moment.at)
     topics = tuple(request.topics) or ("general",)
+    lang = base_language(request.lang)
     ctx = _Context(
         request=request,
         catalog=catalog,
         index=index_for(catalog),
         policy=policy,
         moment=moment,
-        lang=base_language(request.lang),
+        lang=lang,
         prefecture=prefecture,
         municipality=municipality,
         topics=topics,
@@ -149,6 +142,8 @@ def route(
         age=request.age,
         gender=request.gender,
         fresh_since=moment.ordinal - policy.stale_after_days,
+        channel_reason=None if request.channel == "any" else f"channel:{request.channel}",
+        lang_reason=None if lang == "ja" else f"lang:{lang}",
     )
     fallback = False
     candidates: list[_Candidate] = []
@@ -169,29 +164,69 @@ def route(
     if request.risk is RiskLevel.CRISIS:
         chosen = _crisis_first(ctx, chosen)
     referrals = tuple(_referral(ctx, c) for c in chosen)
-    return RoutingResult.model_construct(risk=request.risk, fallback=fallback, referrals=referrals)
+    return trusted(
+        RoutingResult, {"risk": request.risk, "fallback": fallback, "referrals": referrals}
+    )
 
 
 # ---------------------------------------------------------------- candidates
 def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     seen: set[str] = set()
     found: list[_Candidate] = []
+    # the hot loop of a decision: what `_consider` asks of each entry, written out once with
+    # the request's constants in locals (a call per test costs more than the test)
+    scan = SCAN
+    age, gender, policy = ctx.age, ctx.gender, ctx.policy
+    excluded, exclude = _by_id(policy.exclude)
+    require = policy.require
+    places_only = ctx.need == "place" and stage.place_local
+    strict = stage.strict_channel and ctx.channel_chosen
+    wanted, moment = ctx.wanted, ctx.moment
     for locality, ranked in _area_lists(ctx, stage):
         entries = ranked.entries
         for positions, limit in _passes(ctx, ranked):
             taken = looked = 0
             for i in positions:
-                if taken >= limit or looked >= SCAN:
+                if taken >= limit or looked >= scan:
                     break
                 entry = entries[i]
-                if entry.id in seen:
+                service_id = entry.id
+                if service_id in seen:
                     continue
-                seen.add(entry.id)
+                seen.add(service_id)
                 looked += 1
-                candidate = _consider(ctx, entry, locality, stage)
-                if candidate is not None:
-                    found.append(candidate)
-                    taken += 1
+                if entry.emergency:
+                    continue  # the emergency numbers come in through the crisis path, first
+                if age is not None and not entry.age_lo <= age <= entry.age_hi:
+                    continue
+                if gender and entry.gender and entry.gender != gender:
+                    continue
+                if service_id in excluded:
+                    continue
+                if exclude and any(sel.matches(entry) for sel in exclude):
+                    continue
+                if require and not all(sel.matches(entry) for sel in require):
+                    continue
+                if places_only and not entry.is_place:
+                    continue
+                # the contact point that fits the channel and is open now, as well as it has one
+                best: Reach | None = None
+                best_key = -1
+                best_open = best_fits = False
+                for reach in entry.reaches:
+                    fits = wanted is None or reach.kind in wanted
+                    if strict and not fits:
+                        continue
+                    open_now = reach.table.is_open(moment)
+                    key = (16 if fits else 0) + (8 if open_now else 0) + reach.preference
+                    if key > best_key:
+                        best, best_key, best_open, best_fits = reach, key, open_now, fits
+                if best is None:
+                    continue
+                if not best_open and entry.campaign:
+                    continue  # a campaign line is never offered outside its periods
+                found.append(_scored(ctx, entry, best, best_open, best_fits, locality))
+                taken += 1
     for service_id, rule_id in ctx.policy.include:
         tag = f"rule:{rule_id}"
         if service_id in seen:
@@ -211,6 +246,18 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
             candidate.tags.append(tag)
             found.append(candidate)
     return found
+
+
+def _by_id(selectors: list[CompiledSelector]) -> tuple[frozenset[str], list[CompiledSelector]]:
+    """Selectors that only name services, as one set of ids; the others as they are."""
+    ids: set[str] = set()
+    other: list[CompiledSelector] = []
+    for sel in selectors:
+        if sel.services and sel.only_services:
+            ids |= sel.services
+        else:
+            other.append(sel)
+    return frozenset(ids), other
 
 
 def _passes(ctx: _Context, ranked: Ranked) -> list[tuple[Iterable[int], int]]:
@@ -267,9 +314,10 @@ def _locality(ctx: _Context, entry: Entry) -> str | None:
 
 
 def _admits_person(ctx: _Context, entry: Entry) -> bool:
-    if not entry.admits_age(ctx.request.age):
+    age = ctx.age
+    if age is not None and not entry.age_lo <= age <= entry.age_hi:
         return False
-    gender = ctx.request.gender
+    gender = ctx.gender
     return not (entry.gender and gender and entry.gender != gender)
 
 
@@ -300,14 +348,15 @@ def _choose_contact(
 ) -> tuple[Reach, bool, bool] | None:
     """The contact point that fits the channel and is open now, as well as the service has one."""
     best: tuple[Reach, bool, bool] | None = None
-    best_key: tuple[bool, bool, int] | None = None
+    best_key = -1
     for reach in entry.reaches:
         fits = wanted is None or reach.kind in wanted
         if strict and not fits:
             continue
         open_now = reach.table.is_open(moment)
-        key = (fits, open_now, _KIND_PREFERENCE[reach.kind])
-        if best_key is None or key > best_key:
+        # (fits, open now, preference) packed in one int: preference is below 8
+        key = (16 if fits else 0) + (8 if open_now else 0) + reach.preference
+        if key > best_key:
             best, best_key = (reach, open_now, fits), key
     return best
 
@@ -445,7 +494,7 @@ def _open_talk_contact(
         if not reach.table.is_open(ctx.moment):
             continue
         fits = ctx.wanted is None or reach.kind in ctx.wanted
-        key = (fits, _KIND_PREFERENCE[reach.kind])
+        key = (fits, reach.preference)
         if best_key is None or key > best_key:
             best, best_key = (reach, fits), key
     return best
@@ -475,66 +524,59 @@ def _crisis_first(ctx: _Context, chosen: list[_Candidate]) -> list[_Candidate]:
 
 
 # ---------------------------------------------------------------- the answer
+TOPIC_REASONS = {t: f"topic:{t}" for t in TOPICS}
+
+
 def _reasons(ctx: _Context, c: _Candidate) -> tuple[str, ...]:
-    entry, request = c.entry, ctx.request
-    crisis = [t for t in c.tags if t.startswith("crisis:")]
-    reasons = [*crisis, *(f"topic:{t}" for t in ctx.topics if t in entry.topics)]
-    if not c.reach.known:
-        reasons.append("hours_unknown")
-    elif c.open_now:
-        reasons.append("open_now")
-        if c.reach.all_day and not c.reach.contact.hours.closures:
-            reasons.append("always_open")
-    else:
-        reasons.append("closed")
+    entry, reach, tags = c.entry, c.reach, c.tags
+    reasons = [t for t in tags if t.startswith("crisis:")] if tags else []
+    topics = entry.topics
+    reasons.extend(TOPIC_REASONS[t] for t in ctx.topics if t in topics)
+    reasons.extend(reach.open_reasons if c.open_now else reach.closed_reasons)
     reasons.append(c.locality)
-    if request.channel != "any" and c.fits:
-        reasons.append(f"channel:{request.channel}")
-    if ctx.lang != "ja" and ctx.lang in entry.languages:
-        reasons.append(f"lang:{ctx.lang}")
-    if request.need == "place" and entry.is_place:
+    if ctx.channel_reason is not None and c.fits:
+        reasons.append(ctx.channel_reason)
+    if ctx.lang_reason is not None and ctx.lang in entry.languages:
+        reasons.append(ctx.lang_reason)
+    if ctx.need == "place" and entry.is_place:
         reasons.append("need:place")
-    if entry.age_limited and request.age is not None:
-        reasons.append(f"age:{entry.age_min or 0}-{'' if entry.age_max is None else entry.age_max}")
+    if entry.age_limited and ctx.age is not None:
+        reasons.append(entry.age_reason)
     if _stale(ctx, entry):
         reasons.append("stale")
-    if entry.confidence is Confidence.LOW:
+    if entry.low_confidence:
         reasons.append("low_confidence")
-    _, rule_reasons = ctx.policy.boost(entry)
-    reasons.extend(rule_reasons)
-    reasons.extend(t for t in c.tags if not t.startswith("crisis:"))
+    if ctx.policy.boosts:
+        reasons.extend(ctx.policy.boost(entry)[1])
+    if tags:
+        reasons.extend(t for t in tags if not t.startswith("crisis:"))
     return tuple(dict.fromkeys(reasons))
 
 
 def _referral(ctx: _Context, c: _Candidate) -> Referral:
-    table, moment = c.reach.table, ctx.moment
+    reach, moment = c.reach, ctx.moment
     opens_at = closes_at = None
-    if c.reach.known:
+    if reach.known:
         if c.open_now:
-            closes_at = table.closes_at(moment)
+            closes_at = reach.table.closes_at(moment)
         else:
-            opens_at = table.next_open(moment)
+            opens_at = reach.table.next_open(moment)
     reasons = _reasons(ctx, c)
     ja, en = explain(reasons=reasons, opens_at=opens_at, closes_at=closes_at, now=moment.at,
-                     prefectures=ctx.catalog.prefectures, website=c.reach.kind is ContactKind.WEB)  # fmt: skip
-    service = c.entry.service
+                     prefectures=ctx.catalog.prefectures, website=reach.kind is ContactKind.WEB)  # fmt: skip
+    entry = c.entry
     # built from validated registry values: skip re-validating them on the hot path
-    return Referral.model_construct(
-        service_id=service.id,
-        name=service.name_ja if ctx.lang == "ja" else service.name_en,
-        kind=service.kind.value,
-        open_now=c.open_now,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        contact=Contact.model_construct(
-            kind=c.reach.kind,
-            value=c.reach.contact.value,
-            label_ja=c.reach.contact.label_ja,
-            label_en=c.reach.contact.label_en,
-        ),
-        reasons=reasons,
-        explanation_ja=ja,
-        explanation_en=en,
-        hours_unknown=not c.reach.known,
-        url=service.url,
-    )
+    return trusted(Referral, {
+        "service_id": entry.id,
+        "name": entry.name_ja if ctx.lang == "ja" else entry.name_en,
+        "kind": entry.kind_value,
+        "open_now": c.open_now,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "contact": reach.card,
+        "reasons": reasons,
+        "explanation_ja": ja,
+        "explanation_en": en,
+        "hours_unknown": not reach.known,
+        "url": entry.service.url,
+    })  # fmt: skip

@@ -36,20 +36,27 @@ TOPIC_NAMES: Mapping[str, tuple[str, str]] = {
 }
 
 _WEEKDAYS_JA = "月火水木金土日"
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+"""What strftime's %a and %b say in the C locale, written out: strftime costs microseconds a
+call, and a card's English should not depend on the process locale."""
 
 
 def _ja_time(at: datetime, now: datetime) -> str:
     local = at.astimezone(TOKYO)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
     if local.date() == now.astimezone(TOKYO).date():
-        return f"今日{local:%H:%M}"
-    return f"{local.month}月{local.day}日({_WEEKDAYS_JA[local.weekday()]}){local:%H:%M}"
+        return f"今日{clock}"
+    return f"{local.month}月{local.day}日({_WEEKDAYS_JA[local.weekday()]}){clock}"
 
 
 def _en_time(at: datetime, now: datetime) -> str:
     local = at.astimezone(TOKYO)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
     if local.date() == now.astimezone(TOKYO).date():
-        return f"today at {local:%H:%M}"
-    return f"{local:%a %d %b} at {local:%H:%M}"
+        return f"today at {clock}"
+    day = f"{_WEEKDAYS_EN[local.weekday()]} {local.day:02d} {_MONTHS_EN[local.month - 1]}"
+    return f"{day} at {clock}"
 
 
 def explain(

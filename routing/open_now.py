@@ -9,6 +9,7 @@ check the two agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -56,22 +57,27 @@ class Moment:
     year: int
     hour_of_week: int
     """Monday 00:00–01:00 is 0; the weekday even on a holiday."""
+    pair: int
+    """`kind * 8 + previous_kind`: which of a table's precomputed days this day is."""
 
     @classmethod
     def of(cls, at: datetime) -> Moment:
         local = at.astimezone(TOKYO) if at.tzinfo else at.replace(tzinfo=TOKYO)
         today = local.date()
         yesterday = today - timedelta(days=1)
+        kind = HOLIDAY if is_national_holiday(today) else today.weekday()
+        previous_kind = HOLIDAY if is_national_holiday(yesterday) else yesterday.weekday()
         return cls(
             at=local,
             ordinal=today.toordinal(),
             seconds=local.hour * 3600 + local.minute * 60 + local.second,
-            kind=HOLIDAY if is_national_holiday(today) else today.weekday(),
-            previous_kind=HOLIDAY if is_national_holiday(yesterday) else yesterday.weekday(),
+            kind=kind,
+            previous_kind=previous_kind,
             day_of_month=today.day,
             previous_day_of_month=yesterday.day,
             year=today.year,
             hour_of_week=today.weekday() * 24 + local.hour,
+            pair=kind * 8 + previous_kind,
         )
 
     def midnight(self) -> datetime:
@@ -114,9 +120,15 @@ class WeeklyTable:
     """Extra spans opening on a day of the month."""
     closed_on_holidays: bool
     week_mask: int = 0
-    closed: ClosedDays | None = None
     """Bit h set when it is open at some time in hour h of an ordinary week (Monday 00:00 is
     bit 0): a hint for finding what is likely open, never the answer itself."""
+    closed: ClosedDays | None = None
+    own: tuple[tuple[Span, ...], ...] | None = None
+    """Merged spans opening on each kind of day, when the hours have no monthly rules (and are
+    not never, always or campaign hours): a day's hours then depend on its kind alone."""
+    joined: tuple[tuple[Span, ...], ...] | None = None
+    """Merged spans of a day from its midnight, the late hours of the day before included, by
+    `Moment.pair` (kind of day × kind of the day before): open now is a scan of one tuple."""
 
     @classmethod
     def of(cls, hours: OpeningHours, closed: ClosedDays | None = None) -> WeeklyTable:
@@ -147,7 +159,17 @@ class WeeklyTable:
         )
         if closed is None and hours.closures:
             closed = ClosedDays(hours.closures)
-        return replace(table, week_mask=_week_mask(table), closed=closed)
+        own_days = joined_days = None
+        if not (table.never or table.always or table.consult or table.monthly):
+            own_days = tuple(tuple(_merged(list(spans))) for spans in table.by_kind)
+            joined_days = tuple(
+                tuple(_merged([*own_days[kind], *_late_hours(own_days[previous])]))
+                for kind in range(8)
+                for previous in range(8)
+            )
+        return replace(
+            table, week_mask=_week_mask(table), closed=closed, own=own_days, joined=joined_days
+        )
 
     def _opening(self, kind: int, day_of_month: int) -> tuple[Span, ...]:
         spans = self.by_kind[kind]
@@ -163,11 +185,13 @@ class WeeklyTable:
         days = self.closed.of_year(m.year)
         return m.ordinal in days, m.ordinal - 1 in days
 
-    def _today(self, m: Moment) -> list[Span] | None:
+    def _today(self, m: Moment) -> Sequence[Span] | None:
         """Today's open spans from midnight, yesterday's late hours included; None when closed."""
         closed_today, closed_yesterday = self._closed(m)
         if closed_today:
             return None
+        if self.own is not None and self.joined is not None:
+            return self.own[m.kind] if closed_yesterday else self.joined[m.pair]
         spans = list(self._opening(m.kind, m.day_of_month))
         if not closed_yesterday:
             spans += [
@@ -178,6 +202,22 @@ class WeeklyTable:
         return _merged(spans)
 
     def is_open(self, m: Moment) -> bool:
+        joined = self.joined
+        if joined is not None:
+            if self.closed is None:
+                spans = joined[m.pair]
+            else:
+                days = self.closed.of_year(m.year)
+                if m.ordinal in days:
+                    return False
+                spans = self.own[m.kind] if m.ordinal - 1 in days else joined[m.pair]  # type: ignore[index]
+            s = m.seconds
+            for start, end in spans:  # sorted and disjoint
+                if s < start:
+                    return False
+                if s < end:
+                    return True
+            return False
         if self.never:
             return False
         if self.always:
@@ -203,6 +243,8 @@ class WeeklyTable:
         if self.closed is not None and ordinal in self.closed.of_year(day.year):
             return None
         kind = HOLIDAY if is_national_holiday(day) else day.weekday()
+        if self.own is not None:
+            return self.own[kind]
         return self._opening(kind, day.day)
 
     def closes_at(self, m: Moment) -> datetime | None:
@@ -251,6 +293,11 @@ class WeeklyTable:
             if starts:
                 return m.midnight() + timedelta(seconds=ahead * DAY + min(starts))
         return self.hours.next_open(m.at)
+
+
+def _late_hours(spans: Sequence[Span]) -> list[Span]:
+    """The part of a day's spans past its midnight, from the next day's midnight."""
+    return [(max(start - DAY, 0), end - DAY) for start, end in spans if end > DAY]
 
 
 def _week_mask(table: WeeklyTable) -> int:
