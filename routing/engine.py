@@ -8,8 +8,7 @@ sentences are written for the few referrals that are returned.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -108,6 +107,9 @@ class _Context:
     """Day ordinal: entries verified before it are stale."""
     channel_reason: str | None
     lang_reason: str | None
+    boost_by_id: Mapping[str, float]
+    boost_general: Sequence[tuple[CompiledSelector, float, str]]
+    """The policy's boosts and penalties: those naming services only, summed by service."""
 
 
 def route(
@@ -125,6 +127,7 @@ def route(
     policy = ruleset.policy_for(request, moment.at)
     topics = tuple(request.topics) or ("general",)
     lang = base_language(request.lang)
+    by_id, general = policy.point_tables()
     ctx = _Context(
         request=request,
         catalog=catalog,
@@ -144,6 +147,8 @@ def route(
         fresh_since=moment.ordinal - policy.stale_after_days,
         channel_reason=None if request.channel == "any" else f"channel:{request.channel}",
         lang_reason=None if lang == "ja" else f"lang:{lang}",
+        boost_by_id=by_id,
+        boost_general=general,
     )
     fallback = False
     candidates: list[_Candidate] = []
@@ -364,8 +369,13 @@ def _choose_contact(
 def _scored(
     ctx: _Context, entry: Entry, reach: Reach, open_now: bool, fits: bool, locality: str
 ) -> _Candidate:
-    # the hot path of a decision: plain local arithmetic on precomputed facts
-    score = ctx.policy.points(entry) + entry.confidence_points + LOCALITY[locality[:3]]
+    # the hot path of a decision: plain local arithmetic on precomputed facts, in the same
+    # order as ever (the sums are floats: the same order gives the same ties)
+    points = ctx.boost_by_id.get(entry.id, 0.0)
+    for sel, by, _ in ctx.boost_general:
+        if sel.matches(entry):
+            points += by
+    score = points + entry.confidence_points + LOCALITY[locality[:3]]
     matched = len(ctx.topic_set & entry.topics)
     if matched:
         score += TOPIC_MATCH * matched + SPECIALISED * matched / entry.topic_count
@@ -375,11 +385,12 @@ def _scored(
             score += ALWAYS_OPEN
     if fits and ctx.channel_chosen:
         score += CHANNEL_FIT
-    if ctx.lang in entry.languages:
-        if ctx.lang != "ja":
+    lang = ctx.lang
+    if lang in entry.languages:
+        if lang != "ja":
             score += LANGUAGE_FIT
     else:
-        score -= LANGUAGE_MISSING if ctx.lang == "ja" else FOREIGN_LANGUAGE_MISSING
+        score -= LANGUAGE_MISSING if lang == "ja" else FOREIGN_LANGUAGE_MISSING
     need = ctx.need
     if need == "place" and entry.is_place:
         score += NEED_FIT
@@ -389,9 +400,10 @@ def _scored(
         score += AUDIENCE_FIT if ctx.age is not None else -AUDIENCE_UNSURE
     if entry.gender is not None and ctx.gender == entry.gender:
         score += AUDIENCE_FIT
-    if entry.verified_ordinal is None or entry.verified_ordinal < ctx.fresh_since:
+    verified = entry.verified_ordinal
+    if verified is None or verified < ctx.fresh_since:
         score -= STALE
-    return _Candidate(entry, reach, open_now, fits, locality, score)
+    return _Candidate(entry, reach, open_now, fits, locality, score, [])
 
 
 def _stale(ctx: _Context, entry: Entry) -> bool:
@@ -399,18 +411,38 @@ def _stale(ctx: _Context, entry: Entry) -> bool:
 
 
 # ---------------------------------------------------------------- choosing the top
+def _rank(c: _Candidate) -> tuple[float, str]:
+    return (-c.score, c.entry.id)
+
+
 def _select(ctx: _Context, candidates: list[_Candidate]) -> list[_Candidate]:
     """The top `limit`, several organisations among them, paired services together or not at all."""
     limit = ctx.policy.limit
     partner: dict[str, str] = {}
     for a, b in ctx.policy.pairs:
         partner[a], partner[b] = b, a
-    by_id = {c.entry.id: c for c in candidates}
     chosen: list[_Candidate] = []
     taken: set[str] = set()
-    per_org: Counter[str] = Counter()
+    per_org: dict[str, int] = {}
     cap = ctx.policy.max_per_organization
-    ranked = sorted(candidates, key=lambda c: (-c.score, c.entry.id))
+    ranked = sorted(candidates, key=_rank)
+    if not partner:  # the usual case: each candidate stands alone
+        for diverse in (True, False):
+            for c in ranked:
+                if len(chosen) >= limit:
+                    return chosen
+                service_id = c.entry.id
+                if service_id in taken:
+                    continue
+                org = c.entry.organization_id
+                count = per_org.get(org, 0)
+                if diverse and count + 1 > cap:
+                    continue
+                chosen.append(c)
+                taken.add(service_id)
+                per_org[org] = count + 1
+        return chosen
+    by_id = {c.entry.id: c for c in candidates}
     for diverse in (True, False):
         for c in ranked:
             if len(chosen) >= limit:
@@ -426,12 +458,12 @@ def _select(ctx: _Context, candidates: list[_Candidate]) -> list[_Candidate]:
                 group.append(mate)
             if len(chosen) + len(group) > limit:
                 continue
-            if diverse and any(per_org[g.entry.organization_id] + 1 > cap for g in group):
+            if diverse and any(per_org.get(g.entry.organization_id, 0) + 1 > cap for g in group):
                 continue
             for g in group:
                 chosen.append(g)
                 taken.add(g.entry.id)
-                per_org[g.entry.organization_id] += 1
+                per_org[g.entry.organization_id] = per_org.get(g.entry.organization_id, 0) + 1
     return chosen
 
 
@@ -531,8 +563,10 @@ def _reasons(ctx: _Context, c: _Candidate) -> tuple[str, ...]:
     entry, reach, tags = c.entry, c.reach, c.tags
     reasons = [t for t in tags if t.startswith("crisis:")] if tags else []
     topics = entry.topics
-    reasons.extend(TOPIC_REASONS[t] for t in ctx.topics if t in topics)
-    reasons.extend(reach.open_reasons if c.open_now else reach.closed_reasons)
+    for t in ctx.topics:
+        if t in topics:
+            reasons.append(TOPIC_REASONS[t])
+    reasons += reach.open_reasons if c.open_now else reach.closed_reasons
     reasons.append(c.locality)
     if ctx.channel_reason is not None and c.fits:
         reasons.append(ctx.channel_reason)
@@ -546,10 +580,12 @@ def _reasons(ctx: _Context, c: _Candidate) -> tuple[str, ...]:
         reasons.append("stale")
     if entry.low_confidence:
         reasons.append("low_confidence")
-    if ctx.policy.boosts:
-        reasons.extend(ctx.policy.boost(entry)[1])
+    for sel, by, rule_id in ctx.policy.boosts:
+        # what `Policy.boost` tells; a repeated reason is dropped below
+        if by > 0 and sel.matches(entry):
+            reasons.append(f"rule:{rule_id}")
     if tags:
-        reasons.extend(t for t in tags if not t.startswith("crisis:"))
+        reasons += [t for t in tags if not t.startswith("crisis:")]
     return tuple(dict.fromkeys(reasons))
 
 

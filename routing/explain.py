@@ -59,6 +59,14 @@ def _en_time(at: datetime, now: datetime) -> str:
     return f"{day} at {clock}"
 
 
+_AREAS = ("prefecture:", "municipality:")
+_ONE_TOPIC = {
+    t: (f"「{ja}」の相談を受けている窓口です。", f"It takes calls about {en}.")
+    for t, (ja, en) in TOPIC_NAMES.items()
+}
+"""The sentence for a single topic, written once."""
+
+
 def explain(
     *,
     reasons: Sequence[str],
@@ -72,7 +80,13 @@ def explain(
     ja: list[str] = []
     en: list[str] = []
     have = set(reasons)
-    topics = [r.split(":", 1)[1] for r in reasons if r.startswith("topic:")]
+    topics: list[str] = []
+    area: str | None = None
+    for r in reasons:  # one pass: a card is written for every referral of every decision
+        if r[:6] == "topic:":
+            topics.append(r[6:])
+        elif area is None and r.startswith(_AREAS):
+            area = r
     if "crisis:emergency" in have:
         ja.append("命の危険があるとき、今まさに危ないときの緊急番号です。")
         en.append("The emergency number for when a life is in danger right now.")
@@ -91,10 +105,17 @@ def explain(
     elif topics:
         # "general" is no subject of its own beside the named ones
         topics = [t for t in topics if t != "general"] or topics
-        ja.append(
-            "「" + "」「".join(TOPIC_NAMES[t][0] for t in topics) + "」の相談を受けている窓口です。"
-        )
-        en.append("It takes calls about " + ", ".join(TOPIC_NAMES[t][1] for t in topics) + ".")
+        if len(topics) == 1 and topics[0] in _ONE_TOPIC:
+            one_ja, one_en = _ONE_TOPIC[topics[0]]
+            ja.append(one_ja)
+            en.append(one_en)
+        else:
+            ja.append(
+                "「"
+                + "」「".join(TOPIC_NAMES[t][0] for t in topics)
+                + "」の相談を受けている窓口です。"
+            )
+            en.append("It takes calls about " + ", ".join(TOPIC_NAMES[t][1] for t in topics) + ".")
     if website and "open_now" in have:
         ja.append("ウェブサイトでいつでも調べられます。")
         en.append("A website you can look through at any time.")
@@ -117,7 +138,6 @@ def explain(
     else:
         ja.append("今は受付時間外です。公式ページで受付日を確認してください。")
         en.append("Closed now: please check the official page for its next dates.")
-    area = next((r for r in reasons if r.startswith(("prefecture:", "municipality:"))), None)
     if "national" in have:
         ja.append("全国どこからでも利用できます。")
         en.append("Available from anywhere in Japan.")

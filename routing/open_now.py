@@ -42,9 +42,12 @@ def _merged(spans: list[Span]) -> list[Span]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Moment:
-    """One instant, with what every table needs to know about its local day (computed once)."""
+    """One instant, with what every table needs to know about its local day (computed once).
+
+    Never changed once made; not `frozen` only because a frozen dataclass sets each field
+    through `object.__setattr__`, and one is made for every routing decision."""
 
     at: datetime
     ordinal: int

@@ -449,19 +449,26 @@ class Policy:
 
     def points(self, entry: Entry) -> float:
         """Points from boosts and penalties (what ranking needs, without the reasons)."""
-        by_id = self._by_id if self._by_id is not None else self._split_boosts()
+        by_id, general = self.point_tables()
         points = by_id.get(entry.id, 0.0)
-        for sel, by, _ in self._general:
+        for sel, by, _ in general:
             if sel.matches(entry):
                 points += by
         return points
+
+    def point_tables(
+        self,
+    ) -> tuple[dict[str, float], list[tuple[CompiledSelector, float, str]]]:
+        """What `points` adds up: boosts naming services only, summed by service, and the
+        others (a service's points are its sum, then each matching other one in order)."""
+        by_id = self._by_id if self._by_id is not None else self._split_boosts()
+        return by_id, self._general
 
     def _split_boosts(self) -> dict[str, float]:
         # most boosts name services: one dictionary look-up instead of a selector each
         by_id: dict[str, float] = {}
         for sel, by, rule_id in self.boosts:
-            if sel.services and not (sel.organizations or sel.kinds or sel.topics or sel.languages
-                                     or sel.contact_kinds or sel.always_open is not None):  # fmt: skip
+            if sel.services and sel.only_services:
                 for sid in sel.services:
                     by_id[sid] = by_id.get(sid, 0.0) + by
             else:
