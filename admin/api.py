@@ -28,6 +28,7 @@ from admin.registry import (
     preview_import,
     save_service,
     service_of,
+    update_service,
     verify_service,
 )
 from admin.roles import Action, Forbidden, Role, authorize, can
@@ -367,17 +368,23 @@ def build_api_router(console: Console) -> APIRouter:
         hours: OpeningHours,
     ) -> Service:
         """Replace the opening hours of one contact point (0 is the first)."""
-        with plain_errors():
-            authorize(who, Action.READ)
-            current = service_of(await store.load_registry(engine), service_id)
-            authorize(who, Action.EDIT_SERVICE, current.organization_id)
+
+        def with_hours(current: Service) -> Service:
+            # applied under the writers' lock to the service as stored: nothing saved by
+            # someone else a moment before is undone
             if index >= len(current.contacts):
                 raise ServiceNotFound(f"{service_id} has no contact point {index}")
             contacts = list(current.contacts)
             contacts[index] = contacts[index].model_copy(update={"hours": hours})
             new = current.model_copy(update={"contacts": tuple(contacts)})
             hours_computable(new, console.now())
-            return await save_service(engine, console.bus, who, who.actor, new)
+            return new
+
+        with plain_errors():
+            authorize(who, Action.READ)
+            _, saved = await update_service(engine, console.bus, who, who.actor, service_id,
+                                            with_hours)  # fmt: skip
+            return saved
 
     @router.post("/services/{service_id}/verify", response_model=Service,
                  responses={404: {"model": Problems}})  # fmt: skip
