@@ -98,6 +98,7 @@ async def test_an_editor_adds_a_chat_that_the_service_page_routing_and_audit_log
     shown = await world.client.get(saved.headers["location"])
     assert f"added web_chat {CHAT}" in shown.text
     assert f"web_chat · {CHAT}" in shown.text and "チャット相談" in shown.text
+    assert "text only" in shown.text  # the note an operator wrote
 
     contacts = (await service_json(world, OWN_SERVICE))["contacts"]
     assert [c["kind"] for c in contacts] == ["phone", "web_chat"]
