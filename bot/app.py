@@ -63,7 +63,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     if settings.line_enabled:
         from bot.handlers import line
 
-        app.include_router(line.build_router(rt))
+        door = line.LineFrontDoor(rt)
+        app.include_router(door.router)
+        # The webhook skips FastAPI's routing and request objects (it is most of the traffic).
+        app.add_middleware(line.FastWebhook, door=door)
     if settings.telegram_bot_token:
         from bot.handlers import telegram
 

@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import structlog
-from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
+from bot.autopipeline import AutoPipelineRedis
 from bot.dedup import Deduplicator, MemoryDeduplicator
 from bot.metrics import Metrics
 from bot.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, Verdict
@@ -93,11 +93,19 @@ class InboxEvent:
 
 
 class Journal(Protocol):
-    """What earlier attempts at one event did (messages rendered, batches sent)."""
+    """What earlier attempts at one event did (messages rendered, batches sent).
+
+    `set` is written down before it returns. `stage` is only noted: it is written with the next
+    `set` or `flush`, in the same write, so a caller about to act (send) writes everything that
+    must be known before the act at once. `get` reads a staged value back at once."""
 
     async def get(self, name: str) -> str | None: ...
 
     async def set(self, name: str, value: str) -> None: ...
+
+    def stage(self, name: str, value: str) -> None: ...
+
+    async def flush(self) -> None: ...
 
 
 class MemoryJournal:
@@ -110,15 +118,28 @@ class MemoryJournal:
     async def set(self, name: str, value: str) -> None:
         self.values[name] = value
 
+    def stage(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    async def flush(self) -> None:
+        """Nothing to write: memory is the store."""
+
 
 class RedisJournal:
     """A hash per event under the deployment's prefix, kept a day at most. Read whole once
-    (only the worker that holds the event's partition writes it), written through."""
+    (only the worker that holds the event's partition writes it), written through.
+
+    `client` is the inbox's auto-pipelined client (bot/autopipeline.py): the journal commands
+    of every event in hand share round trips. The first write sends HSET and EXPIRE one after
+    the other in one batch rather than in MULTI: a lost EXPIRE (the connection dropped between
+    the two) leaves a key that the acknowledgement deletes anyway, and an event not yet
+    acknowledged is attempted again, which writes (and sets the TTL) again."""
 
     def __init__(self, client: aioredis.Redis, key: str) -> None:
         self.client = client
-        self._key = key
+        self.key = key
         self._values: dict[str, str] | None = None
+        self._staged: dict[str, str] = {}
         self._expires = False
         """True once this journal set the key's TTL (later writes need not set it again)."""
 
@@ -127,29 +148,39 @@ class RedisJournal:
         return self._values is not None
 
     async def get(self, name: str) -> str | None:
+        if name in self._staged:
+            return self._staged[name]
         if self._values is None:
-            self.loaded(await self.client.hgetall(self._key))
+            self.loaded(await self.client.hgetall(self.key))
         assert self._values is not None
         return self._values.get(name)
-
-    def queue_read(self, pipe: Pipeline) -> None:
-        """Read the journal in a pipeline with other calls; hand its answer to `loaded`."""
-        pipe.hgetall(self._key)
 
     def loaded(self, stored: Mapping[Any, Any]) -> None:
         self._values = {_text(k): _text(v) for k, v in stored.items()}
 
+    def stage(self, name: str, value: str) -> None:
+        self._staged[name] = value
+
     async def set(self, name: str, value: str) -> None:
+        self._staged[name] = value
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, {}
+        fields: Mapping[Any, Any] = staged
         if self._expires:
-            await self.client.hset(self._key, name, value)
+            await self.client.hset(self.key, mapping=fields)
         else:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(self._key, name, value)
-                pipe.expire(self._key, JOURNAL_TTL)
-                await pipe.execute()
+            # Issued together, so both go in the same pipeline, in this order.
+            await asyncio.gather(
+                self.client.hset(self.key, mapping=fields),
+                self.client.expire(self.key, JOURNAL_TTL),
+            )
             self._expires = True
         if self._values is not None:
-            self._values[name] = value
+            self._values.update(staged)
 
 
 def _text(value: bytes | str) -> str:
@@ -222,18 +253,22 @@ async def gate(
 async def _read_and_check(
     journal: RedisJournal, limiter: RedisRateLimiter, person: str
 ) -> Verdict | None:
-    """The journal and the rate limit of a first attempt in one round trip. On a first attempt
-    the journal is empty (but after a Redis restart: then what it holds wins over the check)."""
-    async with journal.client.pipeline(transaction=False) as pipe:
-        journal.queue_read(pipe)
-        limiter.queue_check(pipe, person)
-        stored, raw = await pipe.execute(raise_on_error=False)
-    if isinstance(stored, Exception):
+    """The journal and the rate limit of a first attempt, issued together (one round trip on
+    the auto-pipelined client). On a first attempt the journal is empty (but after a Redis
+    restart: then what it holds wins over the check)."""
+    stored: Any
+    raw: Any
+    stored, raw = await asyncio.gather(
+        journal.client.hgetall(journal.key),
+        limiter.check_raw(journal.client, person),
+        return_exceptions=True,
+    )
+    if isinstance(stored, BaseException):
         raise stored
     journal.loaded(stored)
     if isinstance(raw, NoScriptError):
         return None  # Redis forgot the script: `check` loads it again
-    if isinstance(raw, Exception):
+    if isinstance(raw, BaseException):
         raise raw
     return limiter.verdict(raw)
 
@@ -405,6 +440,16 @@ redis.call('XADD', KEYS[2], '*', 'c', ARGV[3], 'id', ARGV[4], 'p', ARGV[5], 'e',
 return 1
 """
 """Seen-check, bound and append in one step, so a crash between them cannot lose or double."""
+_DONE = """
+redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.pcall('XDEL', KEYS[1], ARGV[2])
+redis.pcall('DEL', KEYS[2])
+return 1
+"""
+"""Acknowledge, delete the entry and drop the journal at once (a script runs whole): one
+command, so it travels in the auto-pipelined batches with every other command in hand. Each
+step goes on whatever the one before said (a group that Redis lost after a restart), as the
+transaction it replaces did."""
 
 
 def partition_of(person: str) -> int:
@@ -431,6 +476,12 @@ class RedisInbox:
         """Per partition: past it the webhook answers 503 and the platform redelivers later."""
         self.timeout = timeout
         self._put = client.register_script(_PUT)
+        self._done = client.register_script(_DONE)
+        self.batched: aioredis.Redis = AutoPipelineRedis(connection_pool=client.connection_pool)
+        """The same Redis, for commands that stand alone (appends, journals, rate limits):
+        those issued by concurrent webhooks or events go together in one pipeline, on one
+        connection, in one round trip (bot/autopipeline.py). Blocking reads and transactions
+        keep to `client`."""
         self._processors: dict[str, Processor] = {}
         self._groups_ready = False
 
@@ -467,7 +518,7 @@ class RedisInbox:
         return f"{self.prefix}inbox:seen:{event.key}"
 
     def journal(self, event: InboxEvent) -> RedisJournal:
-        return RedisJournal(self.client, f"{self.prefix}inbox:journal:{event.key}")
+        return RedisJournal(self.batched, f"{self.prefix}inbox:journal:{event.key}")
 
     # --------------------------------------------------------- webhook side
     def register(self, channel: str, processor: Processor) -> None:
@@ -522,19 +573,24 @@ class RedisInbox:
             )
             for event in events
         ]
-        # EVALSHA straight away: a script run through a pipeline first asks SCRIPT EXISTS,
-        # a second round trip on every webhook.
-        async with self.client.pipeline(transaction=False) as pipe:
-            for keys, args in calls:
-                pipe.evalsha(self._put.sha, len(keys), *keys, *args)
-            results = list(await pipe.execute(raise_on_error=False))
+        # EVALSHA straight away (a script run through a pipeline first asks SCRIPT EXISTS), on
+        # the auto-pipelined client: the appends of every webhook in flight share one pipeline
+        # on one connection. A webhook that gives up waiting (the timeout) leaves the batch and
+        # its connection alone, so a slow moment does not cost a reconnection per webhook.
+        sha = self._put.sha
+        results: list[Any] = list(
+            await asyncio.gather(
+                *(self.batched.evalsha(sha, len(k), *k, *a) for k, a in calls),
+                return_exceptions=True,
+            )
+        )
         for i, result in enumerate(results):
             if isinstance(result, NoScriptError):
                 # Redis restarted and forgot the script; that call did nothing, so run it again
                 # (the script object loads itself).
                 keys, args = calls[i]
                 results[i] = await self._put(keys=keys, args=args)
-            elif isinstance(result, Exception):
+            elif isinstance(result, BaseException):
                 raise result
         return results
 
@@ -565,23 +621,15 @@ class RedisInbox:
     # --------------------------------------------------------- worker side
     async def done(self, partition: int, entry_id: bytes | str, event: InboxEvent) -> None:
         """Acknowledge and delete the entry (the payload holds text: keep it no longer), and
-        drop the journal: the seen-key alone now answers a redelivery."""
-        await self.done_many([(partition, entry_id, event)])
-
-    async def done_many(self, entries: Sequence[tuple[int, bytes | str, InboxEvent]]) -> None:
-        """`done` for several entries in one transaction (one round trip)."""
-        by_stream: dict[str, list[bytes | str]] = {}
-        for partition, entry_id, _ in entries:
-            by_stream.setdefault(self.stream(partition), []).append(entry_id)
-        async with self.client.pipeline(transaction=True) as pipe:
-            for stream, ids in by_stream.items():
-                pipe.xack(stream, GROUP, *ids)
-                pipe.xdel(stream, *ids)
-            pipe.delete(*(f"{self.prefix}inbox:journal:{event.key}" for *_, event in entries))
-            await pipe.execute()
-
-    def acknowledger(self) -> Acknowledger:
-        return Acknowledger(self)
+        drop the journal: the seen-key alone now answers a redelivery. Through the
+        auto-pipelined client: the entries finished while one batch is on its way go
+        together in the next."""
+        keys = [self.stream(partition), f"{self.prefix}inbox:journal:{event.key}"]
+        args = [GROUP, entry_id]
+        try:
+            await self.batched.evalsha(self._done.sha, 2, *keys, *args)
+        except NoScriptError:
+            await self._done(keys=keys, args=args)  # Redis restarted: the script loads itself
 
     async def dead_letter(
         self, partition: int, entry_id: bytes | str, event: InboxEvent, why: str
@@ -608,36 +656,3 @@ class RedisInbox:
 
     async def close(self) -> None:
         await self.client.aclose()
-
-
-class Acknowledger:
-    """`RedisInbox.done` for a worker's many events at once: the entries finished while one
-    transaction is on its way go together in the next (under load, one round trip acknowledges
-    many events; alone, an entry goes at once). Each caller still returns only once its own
-    entry is acknowledged, or gets the error."""
-
-    def __init__(self, inbox: RedisInbox) -> None:
-        self.inbox = inbox
-        self._waiting: list[tuple[tuple[int, bytes | str, InboxEvent], asyncio.Future[None]]] = []
-        self._flushing: asyncio.Task[None] | None = None
-
-    async def done(self, partition: int, entry_id: bytes | str, event: InboxEvent) -> None:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(((partition, entry_id, event), waiter))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        await waiter
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                await self.inbox.done_many([entry for entry, _ in batch])
-            except Exception as exc:
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
-            else:
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(None)

@@ -131,6 +131,11 @@ class RedisRateLimiter:
         NoScriptError when it forgot the script (a restart): then `check` instead."""
         pipe.evalsha(self._script.sha, 1, self.key(person), *self._args())
 
+    async def check_raw(self, client: aioredis.Redis, person: str) -> Any:
+        """The script's raw answer through `client` (an auto-pipelined one batches it with other
+        commands); `verdict` reads it. Raises NoScriptError when Redis forgot the script."""
+        return await client.evalsha(self._script.sha, 1, self.key(person), *self._args())
+
     def _args(self) -> list[Any]:
         return [self.burst, self.per_second, repr(self._clock())]
 

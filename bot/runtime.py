@@ -106,18 +106,18 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         """A runtime with an empty catalog and the default rules; `start()` loads the real ones.
         Split so the app can wire routers before the event loop runs."""
-        sessions: SessionStore
-        if settings.redis_url:
-            sessions = RedisSessionStore.from_url(
-                settings.redis_url, settings.redis_prefix, settings.session_ttl
-            )
-        else:
-            sessions = MemorySessionStore(settings.session_ttl)
+        sessions = MemorySessionStore(settings.session_ttl)
         empty = Catalog.build(Registry(), (), version="empty")
         runtime = cls(settings, CatalogHolder(empty), default_ruleset(), sessions)
         if settings.redis_url:
-            runtime.inbox = RedisInbox.from_url(
+            inbox = RedisInbox.from_url(
                 settings.redis_url, settings.redis_prefix, metrics=runtime.metrics
+            )
+            runtime.inbox = inbox
+            # Sessions share the inbox's auto-pipelined client: the session, journal and
+            # rate-limit commands of every event a worker holds go in the same round trips.
+            runtime.sessions = RedisSessionStore(
+                inbox.batched, settings.redis_prefix, settings.session_ttl
             )
             runtime.followups = RedisFollowups.from_url(
                 settings.redis_url, settings.redis_prefix, lambda: settings.secret

@@ -106,7 +106,6 @@ class InboxWorker:
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
-        self._acks = inbox.acknowledger()
 
     # --------------------------------------------------------------- lifetime
     def stop(self) -> None:
@@ -313,7 +312,7 @@ class InboxWorker:
         if partition not in self.owned:
             return  # the lease went while we worked: the new owner settles it
         if done:
-            await self._settle(self._acks.done, entry)
+            await self._settle(self.inbox.done, entry)
         else:
             await self._settle(self.inbox.dead_letter, entry, "every attempt failed")
 

@@ -62,7 +62,6 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def _worker(settings: Settings) -> None:
-    from bot.autopipeline import AutoPipelineRedis
     from bot.inbox import RedisInbox
     from bot.worker import InboxWorker, run_worker
 
@@ -74,7 +73,9 @@ async def _worker(settings: Settings) -> None:
         from bot.handlers.line import LineFrontDoor
 
         door = LineFrontDoor(runtime, settings, inbox=inbox)
-        await door.open(AutoPipelineRedis.from_url(settings.redis_url or ""))
+        # The inbox's auto-pipelined client, which sessions and journals use too: the
+        # commands of all the events in hand share round trips.
+        await door.open(inbox.batched)
         closers.append(door.close)
     if settings.telegram_bot_token:
         from bot.handlers.telegram import TelegramWebhook

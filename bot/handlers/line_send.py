@@ -109,6 +109,8 @@ class LineMessenger:
             if i == 0 and reply_token:
                 status = await self._reply(reply_token, group, journal)
             if status != 200:
+                if journal is not None:
+                    await journal.flush()  # what the caller staged is written before any send
                 status = await self._push(user_id, group, _retry_key(key, i, "push"), silent)
             if status == 400:
                 # LINE refused the content itself: the words and numbers still go, as plain text.
@@ -117,8 +119,13 @@ class LineMessenger:
                     user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent
                 )
             if status == 200 and journal is not None:
+                # Kept although the acknowledgement follows at once: the acknowledgement can
+                # fail, or the lease go, and then a later attempt must know this batch is out
+                # (a refused reply token proves it only while the token is fresh).
                 await journal.set(f"sent:{i}", "1")
             delivered = delivered and status == 200
+        if journal is not None:
+            await journal.flush()  # nothing to send, yet what was staged is kept
         return delivered
 
     async def _reply(
@@ -133,6 +140,7 @@ class LineMessenger:
             if earlier == "refused":
                 return None  # LINE said no to this token before: push instead
             unanswered_since = float(earlier) if earlier else None
+            # One write with what the caller staged (the rendered messages).
             await journal.set("reply_tried", repr(unanswered_since or time.time()))
         status = await self._with_retries(
             "reply",

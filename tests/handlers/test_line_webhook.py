@@ -387,3 +387,50 @@ async def test_forget_me_also_forgets_the_profile_language(
     finally:
         for sessions in stores:
             await sessions.close()
+
+
+async def test_the_apps_fast_path_answers_the_webhook_as_the_route_does() -> None:
+    """bot/app.py hands `POST /webhooks/line` to the front door before FastAPI: same answers."""
+    from fastapi import FastAPI
+
+    from bot.handlers.line import FastWebhook
+
+    async with line_door() as line:
+        app = FastAPI()
+        app.include_router(line.door.router)
+
+        @app.get("/other")
+        async def other() -> dict[str, str]:
+            return {"reached": "the app"}
+
+        fast = FastWebhook(app, line.door)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=fast), base_url="http://tsunagari"
+        ) as client:
+            user = new_user_id()
+            line.api.add_user(user)
+            body, headers = line.webhook.signed(line.webhook.text(user, "こんにちは"))
+            forged = {**headers, "X-Line-Signature": sign(body, "not-the-channel-secret")}
+            garbage = b'{"events": [{"type": "message"}]}'
+            huge, huge_headers = line.webhook.signed(line.webhook.text(user, "あ" * 400_000))
+            statuses = [
+                (await client.post("/webhooks/line", content=body, headers=forged)).status_code,
+                (
+                    await client.post("/webhooks/line", content=huge, headers=huge_headers)
+                ).status_code,
+                (
+                    await client.post(
+                        "/webhooks/line",
+                        content=garbage,
+                        headers={"X-Line-Signature": sign(garbage)},
+                    )
+                ).status_code,
+            ]
+            accepted = await client.post("/webhooks/line", content=body, headers=headers)
+            reached = (await client.get("/other")).json()
+        await line.settle()
+        assert statuses == [401, 413, 400]
+        assert (accepted.status_code, accepted.json()) == (200, {})
+        assert reached == {"reached": "the app"}
+        assert only_inbounds(line.runtime) == [Inbound(kind="text", text="こんにちは", lang="ja")]
+        assert line.texts(user) == ["heard text"]
