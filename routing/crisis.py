@@ -40,7 +40,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from routing.conjugate import expand_verbs, trie
 from routing.model import RiskLevel
-from routing.normalize import english_typos, flick_typos, normalize, normalize_pattern
+from routing.normalize import (
+    devoice,
+    english_typos,
+    flick_typos,
+    normalize,
+    normalize_pattern,
+    romaji_reading,
+)
 
 DATA_DIR = Path(__file__).parent / "data"
 LEXICON_PATH = DATA_DIR / "crisis_lexicon.yaml"
@@ -51,6 +58,11 @@ _TYPO_MACRO = re.compile(r"%~([a-z]+)%")
 # A gap inside one sentence: patterns joining two words never reach across a full stop.
 _GAP = r"[^。.!?\n]{0,12}"
 _SENTENCE_END = re.compile(r"[。.!?\n]+")
+# Right after a benign context: the message says that is not what it is about.
+_DENIED = re.compile(
+    "[^。.!?\n]{0,4}?(?:(?:わけ|ため|予定|つもり|目的|用)(?:は|も|では|じや|でも)?"
+    "|(?:では|じや|でも))(?:ない|ありません|なく|ねえ|ねー|ないし)"
+)
 
 
 # A character range starting or ending on a small kana, which normalising would fold.
@@ -119,6 +131,9 @@ class Signal(_Strict):
     midword: bool = False
     """Latin patterns may start inside a word (romaji typed without spaces: moushinitai).
     Otherwise a pattern starting with a Latin letter is only tried at the start of a word."""
+    devoiced: bool = False
+    """Also match the message read with every dakuten left off (くすりせんふのんた), as typed by
+    someone who skips them: the pattern is matched without its dakuten too."""
 
     @model_validator(mode="after")
     def _has_something_to_match(self) -> Signal:
@@ -550,6 +565,7 @@ class _CompiledSignal:
 @dataclass(frozen=True, slots=True)
 class _CompiledContext:
     id: str
+    kind: ContextKind
     targets: frozenset[str]
     cap: float
     scope: Literal["match", "sentence", "message"]
@@ -564,6 +580,7 @@ class Detector:
     contexts: tuple[_CompiledContext, ...]
     signal_scanner: _Scanner
     context_scanner: _Scanner
+    devoiced_scanner: _Scanner
     boosts: dict[str, float] = field(default_factory=dict)
     joins: dict[str, frozenset[str]] = field(default_factory=dict)
     boost_with: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -572,16 +589,19 @@ class Detector:
     def build(cls, lexicon: Lexicon) -> Detector:
         signals: list[_CompiledSignal] = []
         keyed: list[tuple[int, str, bool]] = []
+        devoiced: list[tuple[int, str, bool]] = []
         for index, s in enumerate(lexicon.signals):
             signals.append(_CompiledSignal(s.id, s.family, s.weight))
             keyed.extend((index, lexicon.expand(p), s.midword) for p in s.patterns)
+            if s.devoiced:
+                devoiced.extend((index, devoice(lexicon.expand(p)), s.midword) for p in s.patterns)
             for stem in s.stems:
                 words = {normalize_pattern(stem)}
                 if s.typos:
                     words |= flick_typos(normalize_pattern(stem))
                 keyed.extend((index, re.escape(w), s.midword) for w in sorted(words))
         contexts = tuple(
-            _CompiledContext(c.id, frozenset(c.applies_to), c.cap, c.scope)
+            _CompiledContext(c.id, c.kind, frozenset(c.applies_to), c.cap, c.scope)
             for c in lexicon.negative_contexts
         )
         context_keyed = [
@@ -602,6 +622,7 @@ class Detector:
             contexts,
             _Scanner.build(keyed),
             _Scanner.build(context_keyed),
+            _Scanner.build(devoiced),
             boosts,
             joins,
             boost_with,
@@ -609,13 +630,30 @@ class Detector:
 
     def assess(self, text: str) -> Assessment:
         norm = normalize(text)
+        found = self._assess_normalised(norm)
+        if found.level is not RiskLevel.CRISIS:
+            # A message typed in romaji is read again in kana (kusuri zenbu nonda).
+            kana = romaji_reading(norm)
+            if kana is not None:
+                again = self._assess_normalised(normalize(kana))
+                if again.score > found.score:
+                    return again
+        return found
+
+    def _assess_normalised(self, norm: str) -> Assessment:
         hits = self.signal_scanner.scan(norm)
+        if self.devoiced_scanner.by_char or self.devoiced_scanner.anywhere:
+            # Same length once devoiced, so positions (sentences, contexts) still line up.
+            hits += self.devoiced_scanner.scan(devoice(norm))
         if not hits:
             return NONE
         sentence_ends = [m.end() for m in _SENTENCE_END.finditer(norm)]
         caps = [
             (self.contexts[key], start, end, bisect.bisect_right(sentence_ends, start))
             for key, start, end in self.context_scanner.scan(norm)
+            # A benign sense that the message itself denies (料理するわけじゃない,
+            # 焼肉の予定はありません) is no benign sense.
+            if self.contexts[key].kind != "benign" or not _DENIED.match(norm, end)
         ]
 
         # Per signal: its best effective weight, and whether that occurrence was capped.

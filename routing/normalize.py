@@ -22,7 +22,8 @@ _YOTSUGANA = str.maketrans("ぢづ", "じず")
 _ELONGATION = re.compile("[ー‐−]+")
 
 # Separators people put between characters to dodge filters (し・に・た・い, 死 に た い).
-_SEPARATORS = "\\s・･、,._\\-/~〜*＊…‥'\"`^=+"
+# Quotation brackets go too: 「次に逃げたら殺す」と言われた reads 殺すと言われた.
+_SEPARATORS = "\\s・･、,._\\-/~〜*＊…‥'\"`^=+「」『』【】"
 _JP = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆"
 _BETWEEN_JAPANESE = re.compile(f"(?<=[{_JP}])[{_SEPARATORS}]+(?=[{_JP}])")
 # s h i n i t a i: single ASCII letters spaced out. A letter with a diacritic counts as a
@@ -35,8 +36,10 @@ _BETWEEN_SCRIPTS = re.compile(
     f"(?<=[a-z0-9])[ \t\u3000]+(?=[{_JP}])|(?<=[{_JP}])[ \t\u3000]+(?=[a-z0-9])"
 )
 
-# A run of one non-ASCII character (kana, kanji, emoji) is read once: 死にたいいいい, 💊💊💊.
-_REPEATED_NON_ASCII = re.compile(r"([^\x00-\x7f])\1+")
+# A run of one non-ASCII character (kana, kanji, emoji) is read once: 死にたいいいい. Pills are
+# the exception: 💊💊💊 says "many", so any run of them is read as two (💊💊), one pill as one.
+_REPEATED_NON_ASCII = re.compile(r"([^\x00-\x7f💊])\1+")
+_REPEATED_PILLS = re.compile("💊{2,}")
 # ASCII letters keep two (kill, all), so dieeee → diee still holds "die".
 _REPEATED_LETTER = re.compile(r"([a-z])\1{2,}")
 
@@ -121,6 +124,7 @@ def compress_repeats(text: str) -> str:
     """Elongation and repeats: しにたーーーい → しにたい, 死にたいいいい → 死にたい."""
     text = _ELONGATION.sub("", text)
     text = _REPEATED_NON_ASCII.sub(r"\1", text)
+    text = _REPEATED_PILLS.sub("💊💊", text)
     return _REPEATED_LETTER.sub(r"\1\1", text)
 
 
@@ -173,8 +177,33 @@ def flick_typos(stem: str) -> set[str]:
         a, b = stem[i], stem[i + 1]
         if a != b and _is_kana(a) and _is_kana(b):
             variants.add(stem[:i] + b + a + stem[i + 2 :])
+    if len(stem) >= 4:
+        # A flick one step too far on the same key: しにたう, しぬたい (the vowel after).
+        for i in range(1, len(stem)):
+            slipped = _NEXT_ON_KEY.get(stem[i])
+            if slipped is not None:
+                variants.add(stem[:i] + slipped + stem[i + 1 :])
+    # All the dakuten left off at once, as people who skip them do: しんでしまいたい → しんてしまいたい.
+    variants.add("".join(c for c in unicodedata.normalize("NFD", stem) if c not in _DAKUTEN))
     variants.discard(stem)
-    return {normalize_pattern(v) for v in variants}
+    return {unicodedata.normalize("NFC", normalize_pattern(v)) for v in variants}
+
+
+def _next_on_key() -> dict[str, str]:
+    """Each kana and the one a flick further on its key gives (あ→い, い→う, う→え, え→お)."""
+    rows = ["あいうえお", "かきくけこ", "さしすせそ", "たちつてと", "なにぬねの", "はひふへほ",
+            "まみむめも", "らりるれろ", "がぎぐげご", "ざじずぜぞ", "だぢづでど", "ばびぶべぼ"]  # fmt: skip
+    return {row[i]: row[i + 1] for row in rows for i in range(len(row) - 1)}
+
+
+_NEXT_ON_KEY = _next_on_key()
+
+
+def devoice(text: str) -> str:
+    """Every kana without its (han)dakuten, same length: くすりぜんぶのんだ → くすりせんふのんた."""
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in unicodedata.normalize("NFD", text) if c not in _DAKUTEN)
+    )
 
 
 def _is_kana(char: str) -> bool:
@@ -192,3 +221,97 @@ def english_typos(word: str) -> str:
         for i in range(1, len(word) - 1):
             variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
     return "(?:" + "|".join(sorted(variants, key=lambda v: (-len(v), v))) + ")"
+
+
+# ---------------------------------------------------------------- romaji read as kana
+# People without a Japanese keyboard (or hiding from someone reading over their shoulder) type
+# whole messages in romaji: "kyou kusuri zenbu nonda". Rather than a romaji copy of the
+# lexicon, such a message is also read in kana and matched with the Japanese patterns.
+_ROMAJI: dict[str, str] = {}
+
+
+def _romaji_table() -> dict[str, str]:
+    vowels = {"a": "あ", "i": "い", "u": "う", "e": "え", "o": "お"}
+    rows = {
+        "k": "かきくけこ", "g": "がぎぐげご", "s": "さしすせそ", "z": "ざじずぜぞ",
+        "t": "たちつてと", "d": "だぢづでど", "n": "なにぬねの", "h": "はひふへほ",
+        "b": "ばびぶべぼ", "p": "ぱぴぷぺぽ", "m": "まみむめも", "r": "らりるれろ",
+        "y": "や-ゆ-よ", "w": "わ---を",
+    }  # fmt: skip
+    table = dict(vowels)
+    for consonant, kana in rows.items():
+        for vowel, char in zip("aiueo", kana, strict=True):
+            if char != "-":
+                table[consonant + vowel] = char
+    table.update(
+        {"shi": "し", "chi": "ち", "tsu": "つ", "fu": "ふ", "ji": "じ", "si": "し", "ti": "ち",
+         "tu": "つ", "hu": "ふ", "zi": "じ", "di": "ぢ", "du": "づ", "wo": "を", "nn": "ん",
+         "n'": "ん", "la": "ぁ", "li": "ぃ", "lu": "ぅ", "le": "ぇ", "lo": "ぉ", "xa": "ぁ",
+         "xi": "ぃ", "xu": "ぅ", "xe": "ぇ", "xo": "ぉ", "ltu": "っ", "xtu": "っ",
+         "ye": "いぇ", "she": "しぇ", "je": "じぇ", "che": "ちぇ", "fa": "ふぁ", "fi": "ふぃ",
+         "fe": "ふぇ", "fo": "ふぉ", "va": "ゔぁ", "vi": "ゔぃ", "vu": "ゔ"}
+    )  # fmt: skip
+    for head, i_kana in {"k": "き", "g": "ぎ", "n": "に", "h": "ひ", "b": "び", "p": "ぴ",
+                         "m": "み", "r": "り"}.items():  # fmt: skip
+        for vowel, small in (("a", "ゃ"), ("u", "ゅ"), ("o", "ょ")):
+            table[head + "y" + vowel] = i_kana + small
+    for head, i_kana in (("sh", "し"), ("ch", "ち"), ("j", "じ"), ("sy", "し"), ("ty", "ち"),
+                         ("zy", "じ"), ("jy", "じ"), ("cy", "ち")):  # fmt: skip
+        for vowel, small in (("a", "ゃ"), ("u", "ゅ"), ("o", "ょ")):
+            table[head + vowel] = i_kana + small
+    return table
+
+
+_ROMAJI.update(_romaji_table())
+_ROMAJI_LONGEST = max(len(k) for k in _ROMAJI)
+_LATIN_WORD = re.compile(r"[a-z][a-z']*")
+_CONSONANTS = set("bcdfghjklmpqrstvwxyz")
+
+
+def romaji_word(word: str) -> str | None:
+    """One romaji word in hiragana (shinitai → しにたい), or None if it is not romaji.
+
+    A doubled consonant is a small っ (itta → いった), n before a consonant or at the end is ん.
+    `od` in front (odshita) stays as it is: the lexicon knows OD as a Latin word."""
+    out: list[str] = []
+    i = 0
+    if word.startswith("od") and len(word) > 3:
+        out.append("od")
+        i = 2
+    while i < len(word):
+        for size in range(min(_ROMAJI_LONGEST, len(word) - i), 0, -1):
+            kana = _ROMAJI.get(word[i : i + size])
+            if kana is not None:
+                out.append(kana)
+                i += size
+                break
+        else:
+            c = word[i]
+            nxt = word[i + 1 : i + 2]
+            if c == "n" and (not nxt or nxt in _CONSONANTS):
+                out.append("ん")
+            elif c in _CONSONANTS and nxt == c and c != "n":
+                out.append("っ")
+            else:
+                return None
+            i += 1
+    return "".join(out)
+
+
+def romaji_reading(text: str) -> str | None:
+    """The message in kana if it is written in romaji (most of its Latin words read as romaji
+    and one of them is long enough to mean something), else None. English reads as English:
+    want, the, my, with, just do not parse, so an English message stays None."""
+    words = _LATIN_WORD.findall(text)
+    if not words or any("\u3040" <= c <= "\u9fff" for c in text):
+        return None
+    read = {w: romaji_word(w.replace("'", "")) for w in set(words)}
+    counted = [w for w in words if len(w) >= 2]
+    if not counted:
+        return None
+    parsed = sum(1 for w in counted if read[w] is not None)
+    if parsed / len(counted) < 0.75 or not any(
+        len(k) >= 3 for w, k in read.items() if k is not None and w in counted
+    ):
+        return None
+    return _LATIN_WORD.sub(lambda m: read[m.group()] or m.group(), text)

@@ -93,3 +93,13 @@ def test_verb_forms_written_nowhere_by_hand_still_make_a_crisis(text: str) -> No
 @pytest.mark.parametrize("text", ["薬飲んだら寝る", "ジュース全部飲んじゃった", "来週福岡に飛ぶ"])
 def test_the_same_verbs_in_everyday_sentences_stay_ordinary(text: str) -> None:
     assert assess(text).level is RiskLevel.NONE
+
+
+@pytest.mark.parametrize("form", ["死ぬべ", "死ぬっぺ", "死ぬべと思って"])
+def test_tohoku_volitional_and_resolve(form: str) -> None:
+    assert re.match(verb_pattern("死ぬ:volitional+resolve"), form) is not None
+
+
+def test_a_thing_done_and_left_ready() -> None:
+    assert _matches("ためこむ:ready", "ためこんである")
+    assert _matches("書く:ready", "書いておいた")

@@ -140,9 +140,17 @@ def test_a_denial_never_cancels_a_completed_act(text: str) -> None:
     assert "act" in result.families
 
 
-@pytest.mark.parametrize("text", ["タヒにたい", "4にたい", "自サツしたい"])
+@pytest.mark.parametrize("text", ["タヒる", "バイトでタヒった", "4ね", "自サツ"])
 def test_evasion_spellings_alone_are_weak(text: str) -> None:
-    assert assess(text).level is CONCERN
+    # タヒる is also slang for "worn out": an evasion word alone never decides.
+    assert assess(text).level is not CRISIS
+
+
+@pytest.mark.parametrize(
+    "text", ["タヒにたい", "4にたい", "氏にたい。ネタじゃない", "自サツしたい"]
+)
+def test_a_wish_to_die_spelled_to_dodge_a_filter_is_still_a_wish_to_die(text: str) -> None:
+    assert assess(text).level is CRISIS
 
 
 @pytest.mark.parametrize("text", ["タヒにたい。今夜", "タヒにたい💊", "4にたい、ロープ買った"])
@@ -245,11 +253,11 @@ def test_operators_extend_the_lexicon_with_a_file_of_their_own(tmp_path: Path) -
         "  - id: means.local_bridge\n"
         "    family: means\n"
         "    weight: 1.0\n"
-        "    patterns: ['かもめ大橋']\n",
+        "    patterns: ['かもめ公園']\n",
     )
-    assert assess("かもめ大橋に来た").level is NONE
+    assert assess("かもめ公園に来た").level is NONE
     detector = Detector.build(load_lexicon(LEXICON_PATH, [extension]))
-    assert detector.assess("かもめ大橋に来た").level is CRISIS
+    assert detector.assess("かもめ公園に来た").level is CRISIS
 
 
 def test_a_broken_extension_names_the_file_and_the_field(tmp_path: Path) -> None:
@@ -349,3 +357,43 @@ def test_the_stored_risk_state_is_numbers_only_and_round_trips() -> None:
         isinstance(v, int | float) or v in ("none", "concern", "crisis") for v in data.values()
     )
     assert RiskState.from_json(data) == state
+
+
+# ---------------------------------------------------------------- structural generalisation
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kyou kusuri zenbu nonda",  # romaji, read again in kana
+        "ima kara shinu. sayonara",
+        "くすりせんふのんた",  # every dakuten left off
+        "しにたう",  # a flick one step too far
+        "あと1時間でこの世とお別れ",  # an ending in other words, with a time
+        "駅のホームの端っこにおる。次の快速で",  # a dangerous place now, no method said
+        "橋の上から川見とる。けっこう高いな",
+        "カッターでやった。血がぽたぽた",  # a generic verb with what was at hand
+        "もう飲んでもうたわ。なんか眠なってきた",  # swallowed, and the body says so
+        "包丁、部屋に持ってきた。べつに料理するわけじゃない",  # a benign sense denied
+        "おとんが母ちゃん殴りよる",  # violence now, in dialect
+        "死ぬべと思ってっから",  # tohoku resolve
+    ],
+)
+def test_crisis_said_in_ways_no_phrase_list_holds(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "take me home",  # English that happens to read as romaji
+        "今日で最後の出勤です",
+        "踏切で電車待ってる、長い",
+        "屋上から夜景見てる",
+        "宿題今日で全部終わり",
+        "💊飲み忘れてた、今から飲む！",
+        "ドラマで主人公が殴られるシーン、見ていてつらかった",
+        "娘の運動会でバッテリー切れ。死にたい（笑）",
+        "今夜決行！サプライズパーティー",
+    ],
+)
+def test_the_backstops_leave_ordinary_messages_ordinary(text: str) -> None:
+    assert assess(text).level is not CRISIS

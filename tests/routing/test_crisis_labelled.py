@@ -1,7 +1,8 @@
 """Crisis detection measured on the labelled sets in tests/routing/data/.
 
-The development set is what the lexicon is tuned on; the held-out set was written first and is
-never tuned on, so its floor here is looser and only catches regressions.
+The development set is what the lexicon is tuned on. The held-out sets were each blind once and
+have been tuned on since (benchmarks/crisis_eval.py labels each with its first-sight figure), so
+here they only guard against regressions.
 """
 
 from __future__ import annotations
@@ -10,17 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.crisis_eval import (
-    DEV,
-    HELD_OUT,
-    HELD_OUT_2,
-    HELD_OUT_3,
-    HELD_OUT_4,
-    HELD_OUT_5,
-    Figures,
-    evaluate,
-    load_cases,
-)
+from benchmarks.crisis_eval import DEV, HELD_OUT, SETS, Figures, evaluate, load_cases
 
 NEVER_MISSED = ("act", "means", "time", "violence")
 
@@ -60,23 +51,15 @@ def test_most_concern_messages_get_attention(dev: Figures) -> None:
     assert dev.concern_flagged / dev.concern_total >= 0.9
 
 
-def test_held_out_recall_and_false_alarms_do_not_regress(held_out: Figures) -> None:
-    # Only figures, no texts, in the message: reading held-out misses would be tuning on them.
-    assert held_out.recall >= 0.9, f"held-out recall {held_out.recall:.3f}"
-    assert held_out.false_alarm_rate <= 0.1, (
-        f"held-out false alarms {held_out.false_alarm_rate:.3f}"
-    )
-
-
 @pytest.mark.parametrize(
-    ("path", "floor"),
-    [(HELD_OUT_2, 0.75), (HELD_OUT_3, 0.85), (HELD_OUT_4, 0.8), (HELD_OUT_5, 0.86)],
+    "path", [path for path, _ in SETS if path != DEV], ids=lambda path: path.stem
 )
-def test_the_blind_held_out_sets_do_not_regress(path: Path, floor: float) -> None:
-    # Written blind, never tuned on: each floor sits a little below the figure measured when the
-    # set was committed (benchmarks/crisis_eval.py prints them) and only catches regressions.
+def test_tuned_on_held_out_sets_do_not_regress(path: Path) -> None:
+    # Every held-out set has been read and tuned on since its first (blind) measurement, which
+    # benchmarks/crisis_eval.py prints in its label; these floors only catch regressions. The
+    # blind figure that counts is measured by the lead on sets kept outside the repository.
     figures = evaluate(load_cases(path), path.name)
-    assert figures.recall >= floor, f"{path.name} recall {figures.recall:.3f}"
-    assert figures.false_alarm_rate <= 0.08, (
-        f"{path.name} false alarms {figures.false_alarm_rate:.3f}"
-    )
+    assert figures.recall >= 0.97, [c.text for c in figures.missed]
+    assert figures.false_alarm_rate <= 0.08, [c.text for c in figures.false_alarms]
+    never = [c.text for c in figures.missed if c.family in NEVER_MISSED]
+    assert not never, never

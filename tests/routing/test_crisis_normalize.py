@@ -69,7 +69,10 @@ def test_a_word_broken_over_short_lines_is_joined_but_sentences_on_lines_stay_ap
 def test_elongation_and_repeats_are_compressed() -> None:
     assert compress_repeats("しにたーーーい") == "しにたい"
     assert compress_repeats("死にたいいいい") == "死にたい"
-    assert compress_repeats("💊💊💊") == "💊"
+    # Pills keep a count of "many": one pill is one, a row of them reads as two.
+    assert compress_repeats("💊💊💊") == "💊💊"
+    assert compress_repeats("💊") == "💊"
+    assert compress_repeats("🔪🔪🔪") == "🔪"
     assert compress_repeats("dieeeee") == "diee"
     assert compress_repeats("kill all") == "kill all"
 
@@ -103,3 +106,19 @@ def test_ji_and_zu_spelt_with_the_other_kana_read_alike() -> None:
 def test_a_space_between_latin_and_japanese_only_separates_scripts() -> None:
     assert normalize("友達がOD して") == "友達がodして"
     assert normalize("i want to die") == "i want to die"
+
+
+def test_a_message_in_romaji_is_read_in_kana_and_english_is_not() -> None:
+    from routing.normalize import romaji_reading
+
+    assert romaji_reading("kyou kusuri zenbu nonda") == "きょう くすり ぜんぶ のんだ"
+    assert romaji_reading("odshita") == "odした"
+    assert romaji_reading("i want to die") is None
+    assert romaji_reading("死にたい shinitai") is None
+
+
+def test_devoicing_keeps_the_length_so_positions_line_up() -> None:
+    from routing.normalize import devoice
+
+    assert devoice("くすりぜんぶのんだ") == "くすりせんふのんた"
+    assert len(devoice("がぎぐげごぱ死")) == len("がぎぐげごぱ死")
