@@ -187,6 +187,7 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     places_only = ctx.need == "place" and stage.place_local
     strict = stage.strict_channel and ctx.channel_chosen
     wanted, moment = ctx.wanted, ctx.moment
+    pair, seconds = moment.pair, moment.seconds
     for locality, ranked in _area_lists(ctx, stage):
         entries = ranked.entries
         for positions, limit in _passes(ctx, ranked):
@@ -222,7 +223,18 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
                     fits = wanted is None or reach.kind in wanted
                     if strict and not fits:
                         continue
-                    open_now = reach.table.is_open(moment)
+                    table = reach.table
+                    if table.closed is None and table.joined is not None:
+                        # `WeeklyTable.is_open` without closures, written out
+                        open_now = False
+                        for start, end in table.joined[pair]:
+                            if seconds < start:
+                                break
+                            if seconds < end:
+                                open_now = True
+                                break
+                    else:
+                        open_now = table.is_open(moment)
                     key = (16 if fits else 0) + (8 if open_now else 0) + reach.preference
                     if key > best_key:
                         best, best_key, best_open, best_fits = reach, key, open_now, fits

@@ -62,6 +62,7 @@ class Moment:
     """Monday 00:00–01:00 is 0; the weekday even on a holiday."""
     pair: int
     """`kind * 8 + previous_kind`: which of a table's precomputed days this day is."""
+    _midnight: datetime | None = None
 
     @classmethod
     def of(cls, at: datetime) -> Moment:
@@ -84,7 +85,13 @@ class Moment:
         )
 
     def midnight(self) -> datetime:
-        return datetime.combine(date.fromordinal(self.ordinal), datetime.min.time(), TOKYO)
+        """The local midnight that began the day (worked out on first use: most referrals of
+        a decision tell a time from it)."""
+        if self._midnight is None:
+            self._midnight = datetime.combine(
+                date.fromordinal(self.ordinal), datetime.min.time(), TOKYO
+            )
+        return self._midnight
 
 
 class ClosedDays:

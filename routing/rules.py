@@ -7,7 +7,7 @@ own test cases, which `run_ruleset_tests` checks against a catalog.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -142,14 +142,25 @@ class TimeWindow(_Model):
     end: HHMM = "24:00"
 
     def contains(self, local: datetime) -> bool:
-        minute = local.hour * 60 + local.minute
+        return self._at(local.weekday(), local.hour * 60 + local.minute)
+
+    def _at(self, weekday: int, minute: int) -> bool:
         start, end = _minutes(self.start), _minutes(self.end)
-        today = _WEEKDAYS[local.weekday()]
-        yesterday = _WEEKDAYS[(local.weekday() - 1) % 7]
+        today = _WEEKDAYS[weekday]
+        yesterday = _WEEKDAYS[(weekday - 1) % 7]
         if start < end:
             return today in self.days and start <= minute < end
         # crosses midnight: the evening part belongs to today, the early hours to yesterday
         return (today in self.days and minute >= start) or (yesterday in self.days and minute < end)
+
+    def week_mask(self) -> int:
+        """Bit `weekday * 1440 + minute` set for each minute of the week the window holds."""
+        mask = 0
+        for weekday in range(7):
+            for minute in range(1440):
+                if self._at(weekday, minute):
+                    mask |= 1 << (weekday * 1440 + minute)
+        return mask
 
 
 def _minutes(hhmm: str) -> int:
@@ -339,7 +350,8 @@ class _CompiledWhen:
     langs_not: frozenset[str]
     risk: frozenset[RiskLevel]
     need: frozenset[str]
-    time: tuple[TimeWindow, ...]
+    time: int | None
+    """The time windows as one mask of minutes of the week (`TimeWindow.week_mask`)."""
 
     @classmethod
     def of(cls, when: When) -> _CompiledWhen:
@@ -354,7 +366,7 @@ class _CompiledWhen:
             langs_not=frozenset(when.langs_not),
             risk=frozenset(when.risk),
             need=frozenset(when.need),
-            time=when.time,
+            time=_union(w.week_mask() for w in when.time) if when.time else None,
         )
 
     def holds(self, request: RoutingRequest, lang: str, local: datetime) -> bool:
@@ -385,7 +397,16 @@ class _CompiledWhen:
             return False
         if self.need and request.need not in self.need:
             return False
-        return not self.time or any(w.contains(local) for w in self.time)
+        if self.time is None:
+            return True
+        return bool(self.time >> (local.weekday() * 1440 + local.hour * 60 + local.minute) & 1)
+
+
+def _union(masks: Iterable[int]) -> int:
+    union = 0
+    for mask in masks:
+        union |= mask
+    return union
 
 
 @dataclass(frozen=True, slots=True)
