@@ -17,7 +17,7 @@ from resources.model import TOPICS, ContactKind, ServiceKind
 from routing.candidates import EMPTY, LONG, CandidateIndex, Entry, Ranked, Reach, index_for
 from routing.explain import explain
 from routing.model import Referral, RiskLevel, RoutingRequest, RoutingResult, trusted
-from routing.open_now import Moment
+from routing.open_now import ClosedDays, Moment
 from routing.rules import CompiledSelector, Policy, RuleSet, base_language
 
 CHANNEL_KINDS: dict[str, frozenset[ContactKind]] = {
@@ -188,6 +188,9 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     strict = stage.strict_channel and ctx.channel_chosen
     wanted, moment = ctx.wanted, ctx.moment
     pair, seconds = moment.pair, moment.seconds
+    # (closed today, closed yesterday) of each set of closures met in this decision: most
+    # contact points share the same new-year break
+    closures: dict[ClosedDays, tuple[bool, bool]] = {}
     for locality, ranked in _area_lists(ctx, stage):
         entries = ranked.entries
         for positions, limit in _passes(ctx, ranked):
@@ -224,17 +227,32 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
                     if strict and not fits:
                         continue
                     table = reach.table
-                    if table.closed is None and table.joined is not None:
-                        # `WeeklyTable.is_open` without closures, written out
+                    joined = table.joined
+                    if joined is None:
+                        open_now = table.is_open(moment)
+                    else:
+                        # `WeeklyTable.is_open` on its precomputed days, written out
+                        spans = joined[pair]
+                        closed = table.closed
+                        if closed is not None:
+                            flags = closures.get(closed)
+                            if flags is None:
+                                days = closed.of_year(moment.year)
+                                flags = closures[closed] = (
+                                    moment.ordinal in days,
+                                    moment.ordinal - 1 in days,
+                                )
+                            if flags[0]:
+                                spans = ()
+                            elif flags[1]:
+                                spans = table.own[moment.kind]  # type: ignore[index]
                         open_now = False
-                        for start, end in table.joined[pair]:
+                        for start, end in spans:
                             if seconds < start:
                                 break
                             if seconds < end:
                                 open_now = True
                                 break
-                    else:
-                        open_now = table.is_open(moment)
                     key = (16 if fits else 0) + (8 if open_now else 0) + reach.preference
                     if key > best_key:
                         best, best_key, best_open, best_fits = reach, key, open_now, fits
