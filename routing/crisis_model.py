@@ -1,0 +1,126 @@
+"""A statistical second opinion on crisis: logistic regression over character n-grams and words.
+
+The lexicon (routing/crisis.py) knows the words it was taught; this model generalises a little to
+paraphrase, typos and dialect. It is meant to *raise* a message to crisis beside the lexicon,
+never to lower one, and is not wired into `assess()`: the lead decides after measuring it
+(`python -m benchmarks.crisis_ensemble`).
+
+The weights are trained offline by scripts/train_crisis_model.py (scikit-learn, a dev-only
+dependency) and read here in pure Python. The file holds n-grams of at most a few characters and
+their weights, never a message. The text scored is held only for the call and never kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from routing.normalize import normalize
+
+WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "crisis_model.json"
+
+CHAR_NGRAMS = (1, 4)
+"""Shortest and longest character n-gram read from the normalised text."""
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def features(text: str) -> set[str]:
+    """The distinct features of one message: character n-grams of its normalised form, prefixed
+    `c`, and English (or romaji) word unigrams and bigrams, prefixed `w`.
+
+    Presence, not counts: a word said twice is no more a crisis than said once.
+    """
+    norm = normalize(text)
+    low, high = CHAR_NGRAMS
+    found = {
+        "c" + norm[i : i + n]
+        for n in range(low, high + 1)
+        for i in range(len(norm) - n + 1)
+        if not norm[i : i + n].isspace()
+    }
+    words = _WORD.findall(norm)
+    found.update("w" + w for w in words)
+    found.update(f"w{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisModel:
+    """Weights of a trained model; `score` is its probability that a message is a crisis."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    """Scores at or above this raise a message to crisis (chosen by cross-validation)."""
+
+    def score(self, text: str) -> float:
+        found = features(text)
+        if not found:
+            return _sigmoid(self.bias)
+        get = self.weights.get
+        # The feature vector is L2-normalised at training: every present feature counts 1/√n.
+        total = sum(get(f, 0.0) for f in found) / math.sqrt(len(found))
+        return _sigmoid(self.bias + total)
+
+    def is_crisis(self, text: str) -> bool:
+        return self.score(text) >= self.threshold
+
+    def to_json(self, extra: dict[str, object] | None = None) -> str:
+        data: dict[str, object] = {
+            "version": 1,
+            "char_ngrams": list(CHAR_NGRAMS),
+            "bias": self.bias,
+            "threshold": self.threshold,
+            **(extra or {}),
+            "weights": dict(sorted(self.weights.items())),
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+class ModelFileError(ValueError):
+    """The weights file is missing, unreadable or was made with other features."""
+
+
+def load_model(path: Path = WEIGHTS_PATH) -> CrisisModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: {exc}") from exc
+    if tuple(data.get("char_ngrams", ())) != CHAR_NGRAMS:
+        raise ModelFileError(
+            f"{path}: trained on character n-grams {data.get('char_ngrams')}, "
+            f"this code reads {list(CHAR_NGRAMS)}; rerun scripts/train_crisis_model.py"
+        )
+    return CrisisModel(
+        weights={str(k): float(v) for k, v in data["weights"].items()},
+        bias=float(data["bias"]),
+        threshold=float(data["threshold"]),
+    )
+
+
+@cache
+def default_model() -> CrisisModel:
+    return load_model()
+
+
+def score(text: str) -> float:
+    """The shipped model's probability, in [0, 1], that this message is a crisis."""
+    return default_model().score(text)
+
+
+def weights_of(pairs: Iterable[tuple[str, float]], keep_above: float) -> dict[str, float]:
+    """Only the weights that matter: the rest change no score by more than rounding."""
+    return {f: round(w, 4) for f, w in pairs if abs(w) >= keep_above}

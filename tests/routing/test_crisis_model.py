@@ -1,0 +1,136 @@
+"""The statistical crisis second opinion (routing/crisis_model.py) and its shipped weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks import crisis_ensemble
+from routing.crisis_model import (
+    CHAR_NGRAMS,
+    WEIGHTS_PATH,
+    ModelFileError,
+    default_model,
+    load_model,
+    score,
+)
+from routing.normalize import normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "routing" / "data"
+
+# Everyday sentences that share words with crises: the model must not raise them.
+HARD_NEGATIVES = (
+    "死ぬほど笑った",
+    "スマホが死んだ",
+    "包丁で指を切った",
+    "推しが尊くて死ぬ",
+    "ゲームで死んだわ",
+    "バッテリーが死んでる",
+    "七輪で焼肉した",
+    "髪切った！",
+    "薬局で風邪薬を買った",
+    "明日の朝、病院に行きます",
+)
+CLEAR_CRISES = (
+    "薬ぜんぶ飲んだ",
+    "今から死にます",
+    "手首切った",
+    "i took all my pills",
+)
+
+
+def test_scores_are_probabilities() -> None:
+    for text in (*HARD_NEGATIVES, *CLEAR_CRISES, "", "   ", "😀" * 50):
+        assert 0.0 <= score(text) <= 1.0
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_everyday_sentences_with_crisis_words_stay_below_the_threshold(text: str) -> None:
+    assert score(text) < default_model().threshold
+
+
+@pytest.mark.parametrize("text", CLEAR_CRISES)
+def test_clear_crises_reach_the_threshold(text: str) -> None:
+    assert default_model().is_crisis(text)
+
+
+def test_a_score_does_not_depend_on_what_was_scored_before() -> None:
+    before = score("手首切った")
+    for text in HARD_NEGATIVES:
+        score(text)
+    assert score("手首切った") == before
+
+
+def test_the_weights_file_keeps_no_message() -> None:
+    stored = WEIGHTS_PATH.read_text(encoding="utf-8")
+    keys = json.loads(stored)["weights"]
+    # Every key is a short character n-gram, or one or two words.
+    assert all(len(k) - 1 <= CHAR_NGRAMS[1] for k in keys if k.startswith("c"))
+    assert all(len(k.split()) <= 2 for k in keys if k.startswith("w"))
+    texts = [
+        normalize(str(r["text"]))
+        for path in sorted(DATA.glob("*.yaml"))
+        for r in yaml.safe_load(path.read_text(encoding="utf-8"))
+    ]
+    # A message is in the file only if it is no longer than one key (a two-word message).
+    assert not [t for t in texts if len(t) > 12 and t in stored and "w" + t not in keys]
+
+
+def test_weights_made_with_other_features_are_refused(tmp_path: Path) -> None:
+    data = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+    data["char_ngrams"] = [2, 5]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="rerun scripts/train_crisis_model.py"):
+        load_model(path)
+
+
+def _train(out: Path, hash_seed: str) -> bytes:
+    threshold = str(default_model().threshold)
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    subprocess.run(
+        [sys.executable, "scripts/train_crisis_model.py", "--threshold", threshold, "--out", out],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return out.read_bytes()
+
+
+def test_training_is_deterministic_and_the_shipped_weights_are_what_it_makes(
+    tmp_path: Path,
+) -> None:
+    fresh = _train(tmp_path / "a.json", "1")
+    shipped = WEIGHTS_PATH.read_bytes()
+    if json.loads(fresh)["trained_on"] == json.loads(shipped)["trained_on"]:
+        assert fresh == shipped
+    else:
+        # The labelled sets have changed since the weights were shipped: a retrain is due, and
+        # it must at least give the same file whatever the hash seed.
+        assert _train(tmp_path / "b.json", "2") == fresh
+
+
+def test_the_ensemble_benchmark_prints_counts_and_never_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "blind.yaml"
+    cases = [
+        {"label": "crisis", "text": "今日薬ぜんぶ飲んだ"},
+        {"label": "concern", "text": "さみしくて眠れない"},
+        {"label": "none", "text": "死ぬほど笑った"},
+    ]
+    path.write_text(yaml.safe_dump(cases, allow_unicode=True), encoding="utf-8")
+    crisis_ensemble.main([str(path)])
+    out = capsys.readouterr().out
+    for detector in ("lexicon", "model", "combined"):
+        assert f"{'blind.yaml':<34} {detector:<9}" in out
+    assert "1.000 (1/1)" in out and "0.000 (0/1)" in out
+    assert not any(case["text"] in out for case in cases)
