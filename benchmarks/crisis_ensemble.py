@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -150,9 +152,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("files", nargs="*", type=Path, help="labelled YAML files")
     parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH)
     parser.add_argument("--threshold", type=float, help="instead of the one stored")
-    args = parser.parse_args(argv)
-
-    import json
+    # `python -m benchmarks` calls main() bare: its own arguments are not files for this one.
+    args = parser.parse_args([] if argv is None else argv)
 
     stored = json.loads(args.weights.read_text(encoding="utf-8"))
     model = load_model(args.weights)
@@ -182,4 +183,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
