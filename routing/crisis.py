@@ -27,6 +27,8 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import re._constants as sre_c
+import re._parser as sre_parse
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -460,6 +462,84 @@ class _FirstChars:
         return _CONTROL.get(c, c)
 
 
+_ZERO_WIDTH = {sre_c.AT, sre_c.ASSERT, sre_c.ASSERT_NOT}
+_REPEATS = {sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, sre_c.POSSESSIVE_REPEAT}
+_MAX_HEADS = 4000
+
+
+def _heads(pattern: str, size: int = 2) -> set[str] | None:
+    """Every `size`-character string a match of the pattern can begin with, read from Python's
+    own parse of it; None when that cannot be told (or there are too many). Zero-width parts
+    (lookarounds, anchors) are passed over, which can only add heads, never lose one."""
+    try:
+        parsed = list(sre_parse.parse(pattern, re.IGNORECASE))
+    except re.error:
+        return None
+    return _seq_heads(parsed, size, 0)
+
+
+def _seq_heads(items: list[Any], size: int, depth: int) -> set[str] | None:
+    if size == 0:
+        return {""}
+    if not items or depth > 40:
+        return None  # the match may end (or we would recurse too far): cannot tell
+    (op, av), rest = items[0], items[1:]
+
+    def then(firsts: Iterable[str]) -> set[str] | None:
+        tails = _seq_heads(rest, size - 1, depth + 1)
+        if tails is None:
+            return None
+        heads = {c + t for c in firsts for t in tails}
+        return heads if len(heads) <= _MAX_HEADS else None
+
+    if op is sre_c.LITERAL:
+        return then({chr(av).lower()})
+    if op is sre_c.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is sre_c.LITERAL:
+                chars.add(chr(value).lower())
+            elif kind is sre_c.RANGE and value[1] - value[0] < 512:
+                chars |= {chr(c).lower() for c in range(value[0], value[1] + 1)}
+            elif kind is sre_c.CATEGORY and value is sre_c.CATEGORY_DIGIT:
+                chars |= _DIGITS  # normalised text has only ASCII digits (NFKC)
+            elif kind is sre_c.CATEGORY and value is sre_c.CATEGORY_SPACE:
+                chars |= _SPACE
+            else:
+                return None  # negated sets, categories
+        return then(chars)
+    if op is sre_c.SUBPATTERN:
+        return _seq_heads(list(av[-1]) + rest, size, depth + 1)
+    if op is sre_c.BRANCH:
+        heads: set[str] = set()
+        for branch in av[1]:
+            got = _seq_heads(list(branch) + rest, size, depth + 1)
+            if got is None:
+                return None
+            heads |= got
+            if len(heads) > _MAX_HEADS:
+                return None
+        return heads
+    if op in _REPEATS:
+        low, high, sub = av
+        options: list[list[Any]] = []
+        if low == 0:
+            options.append(rest)
+        if high != 0:
+            again = (op, (max(low - 1, 0), high if high == sre_c.MAXREPEAT else high - 1, sub))
+            options.append([*sub, again, *rest] if high != 1 else [*sub, *rest])
+        heads = set()
+        for option in options:
+            got = _seq_heads(option, size, depth + 1)
+            if got is None:
+                return None
+            heads |= got
+        return heads if len(heads) <= _MAX_HEADS else None
+    if op in _ZERO_WIDTH:
+        return _seq_heads(rest, size, depth + 1)
+    return None  # any character, a category, a back-reference: cannot tell
+
+
 def _starts(pattern: str) -> set[str] | None:
     """What the pattern can start with; None if it may start with anything (or be empty)."""
     return _FirstChars(pattern).starts()
@@ -478,12 +558,26 @@ class _Scanner:
     by_char: dict[str, _Bucket]
     midword: dict[str, _Bucket]
     anywhere: _Entries
+    by_pair: dict[str, _Entries] = field(default_factory=dict)
+    """Patterns whose first two characters are known, filed under them: at a position only
+    those whose pair is there are tried (a few), instead of one big gate per character."""
+    midword_pair: dict[str, _Entries] = field(default_factory=dict)
 
     @classmethod
     def build(cls, keyed: Sequence[tuple[int, str, bool]]) -> _Scanner:
         grouped: dict[str | None, dict[int, list[str]]] = {}
         inside: dict[str, dict[int, list[str]]] = {}
+        pairs: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        inside_pairs: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
         for key, pattern, midword in keyed:
+            heads = _heads(pattern)
+            if heads:
+                regex = re.compile(pattern, re.IGNORECASE)
+                for pair in heads:
+                    pairs.setdefault(pair, []).append((key, regex))
+                    if midword:
+                        inside_pairs.setdefault(pair, []).append((key, regex))
+                continue
             starts = _starts(pattern)
             for ch in [None] if starts is None else sorted(starts):
                 grouped.setdefault(ch, {}).setdefault(key, []).append(pattern)
@@ -511,17 +605,30 @@ class _Scanner:
 
         anywhere = compiled(grouped.pop(None, {}))
         by_char = {ch: bucket(g) for ch, g in grouped.items() if ch is not None}
-        return cls(by_char, {ch: bucket(g) for ch, g in inside.items()}, anywhere)
+        return cls(
+            by_char,
+            {ch: bucket(g) for ch, g in inside.items()},
+            anywhere,
+            {pair: tuple(entries) for pair, entries in pairs.items()},
+            {pair: tuple(entries) for pair, entries in inside_pairs.items()},
+        )
 
     def scan(self, text: str) -> list[tuple[int, int, int]]:
         found: list[tuple[int, int, int]] = []
         by_char, midword = self.by_char, self.midword
+        by_pair, midword_pair = self.by_pair, self.midword_pair
         previous = " "
         for i, ch in enumerate(text):
             # Latin patterns start at a word start, unless marked midword (romaji).
-            table = midword if ch in _LATIN and previous in _LATIN else by_char
+            inside = ch in _LATIN and previous in _LATIN
             previous = ch
-            got = table.get(ch)
+            paired = (midword_pair if inside else by_pair).get(text[i : i + 2])
+            if paired is not None:
+                for key, regex in paired:
+                    m = regex.match(text, i)
+                    if m is not None:
+                        found.append((key, i, m.end()))
+            got = (midword if inside else by_char).get(ch)
             if got is None:
                 continue
             gate, entries = got
