@@ -517,8 +517,15 @@ class RedisInbox:
     def seen_key(self, event: InboxEvent) -> str:
         return f"{self.prefix}inbox:seen:{event.key}"
 
-    def journal(self, event: InboxEvent) -> RedisJournal:
-        return RedisJournal(self.batched, f"{self.prefix}inbox:journal:{event.key}")
+    def journal(self, event: InboxEvent, *, fresh: bool = False) -> RedisJournal:
+        """The event's journal. `fresh`: the entry was just delivered for the first time, so
+        nothing can have written its journal yet (only the consumer an entry is delivered to
+        writes it, and any later consumer gets it by a claim, which counts a delivery): it is
+        not read from Redis, one command less per event."""
+        journal = RedisJournal(self.batched, f"{self.prefix}inbox:journal:{event.key}")
+        if fresh:
+            journal.loaded({})
+        return journal
 
     # --------------------------------------------------------- webhook side
     def register(self, channel: str, processor: Processor) -> None:

@@ -87,7 +87,8 @@ class InboxWorker:
     ) -> None:
         self.inbox = inbox
         self.redis = inbox.client
-        self.limiter = limiter or RedisRateLimiter(inbox.client, inbox.prefix)
+        # Through the auto-pipelined client: the checks of the events in hand share round trips.
+        self.limiter = limiter or RedisRateLimiter(inbox.batched, inbox.prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.lease_ms = int(lease_seconds * 1000)
         self.grace = grace_seconds
@@ -301,7 +302,7 @@ class InboxWorker:
         done = await run_with_retries(
             event,
             processor,
-            self.inbox.journal(event),
+            self.inbox.journal(event, fresh=entry.deliveries == 1),
             self.limiter,
             self.inbox.metrics,
             first_attempt=entry.deliveries,
