@@ -31,7 +31,7 @@ from routing.rules import (
     run_ruleset_tests,
 )
 
-OK, INVALID, USAGE = 0, 1, 2
+OK, INVALID = 0, 1
 T = TypeVar("T")
 
 
@@ -100,11 +100,19 @@ def routing_state(settings: Settings) -> RoutingState:
 
 # ---------------------------------------------------------------- validate, test, activate
 def _read(path: Path) -> tuple[RuleSet, str] | int:
-    if not path.is_file():
+    # a missing or unreadable file is invalid input (1), as in `resources validate`; 2 stays for
+    # a command line that is wrong in itself
+    if not path.exists():
         _complain(f"{path}: no such file")
-        return USAGE
+        return INVALID
+    if not path.is_file():
+        _complain(f"{path}: not a file")
+        return INVALID
     try:
         ruleset = load_ruleset(path)
+    except OSError as exc:
+        _complain(f"{path}: cannot be read ({exc.strerror or exc})")
+        return INVALID
     except RuleSetError as exc:
         for problem in exc.problems:
             _complain(str(problem))

@@ -143,6 +143,17 @@ def test_rules_validate_reports_file_line_and_rule(tmp_path: Path) -> None:
     )
 
 
+def test_rules_validate_and_test_say_a_missing_file_is_missing(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
+    missing = tmp_path / "nowhere.yaml"
+    for command in ("validate", "test", "activate"):
+        result = tsunagari(url, "rules", command, str(missing))
+        assert result.exit_code == 1, command  # invalid input, as a broken file; 2 is usage
+        assert result.stderr.splitlines()[0] == f"{missing}: no such file"
+    folder = tsunagari(url, "rules", "validate", str(tmp_path))
+    assert folder.exit_code == 1 and folder.stderr.strip() == f"{tmp_path}: not a file"
+
+
 def test_rules_validate_names_a_service_the_registry_does_not_have(tmp_path: Path) -> None:
     """An operator's typo in a service id is caught when the file is checked, not only when it
     is activated."""
