@@ -28,6 +28,7 @@ CHAR_NGRAMS = (1, 4)
 """Shortest and longest character n-gram read from the normalised text."""
 
 _WORD = re.compile(r"[a-z0-9']+")
+_BLANK = re.compile(r"\s")
 
 
 def features(text: str) -> set[str]:
@@ -38,12 +39,10 @@ def features(text: str) -> set[str]:
     """
     norm = normalize(text)
     low, high = CHAR_NGRAMS
-    found = {
-        "c" + norm[i : i + n]
-        for n in range(low, high + 1)
-        for i in range(len(norm) - n + 1)
-        if not norm[i : i + n].isspace()
-    }
+    grams = {norm[i : i + n] for n in range(low, high + 1) for i in range(len(norm) - n + 1)}
+    if _BLANK.search(norm):  # a run of blanks says nothing (filtered only when there is one)
+        grams = {g for g in grams if not g.isspace()}
+    found = {"c" + g for g in grams}
     words = _WORD.findall(norm)
     found.update("w" + w for w in words)
     found.update(f"w{a} {b}" for a, b in zip(words, words[1:], strict=False))
