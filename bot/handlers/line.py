@@ -266,8 +266,8 @@ class LineFrontDoor:
         secret = self.settings.secret
         for raw in raw_events:
             user_id = _person(raw)
-            if user_id is None:
-                continue
+            if user_id is None or not raw["webhookEventId"]:
+                continue  # not one-to-one, or no id to recognise a redelivery by
             person = person_key(secret, CHANNEL, user_id)
             payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
             taken.append(InboxEvent(CHANNEL, raw["webhookEventId"], person, payload))
