@@ -275,4 +275,7 @@ def admin_create_user(
 
 
 def main() -> None:
+    from bot.logs import configure_logging
+
+    configure_logging()
     app()
