@@ -31,6 +31,11 @@ HELD_OUT_4 = DATA / "crisis_heldout_4.yaml"
 HELD_OUT_5 = DATA / "crisis_heldout_5.yaml"
 ROUND_6A = DATA / "crisis_round6_a.yaml"
 ROUND_6B = DATA / "crisis_round6_b.yaml"
+# Round 7/8: seven sets written blind on 2026-11-27 by separate authors (see each file's top).
+TRAIN_7_8 = tuple(
+    DATA / f"crisis_train_{name}.yaml" for name in ("7g", "7h", "7i", "8j", "8k", "8l", "8m")
+)
+_FIRST_SIGHT_7_8 = ("0.652", "0.635", "0.730", "0.689", "0.694", "0.567", "0.667")
 
 SETS: tuple[tuple[Path, str], ...] = (
     (DEV, "development set (tuned on)"),
@@ -44,6 +49,14 @@ SETS: tuple[tuple[Path, str], ...] = (
     (HELD_OUT_5, "held-out 5 (blind: first sight 0.889, 0.917 on 2026-11-27; tuned on since)"),
     (ROUND_6A, "round 6a: first sight recall 0.580 (detector at commit fc7c534); tuned on since"),
     (ROUND_6B, "round 6b: first sight recall 0.602 (detector at commit fc7c534); tuned on since"),
+    *(
+        (
+            path,
+            f"round {path.stem[-2:]}: first sight recall {first} (lexicon at commit eb19079); "
+            "tuned on since",
+        )
+        for path, first in zip(TRAIN_7_8, _FIRST_SIGHT_7_8, strict=True)
+    ),
 )
 """Every labelled set, with what it honestly is now. All have been read and tuned on."""
 
