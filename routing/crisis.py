@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from routing.conjugate import expand_verbs, trie
+from routing.crisis_model import default_model
 from routing.model import RiskLevel
 from routing.normalize import (
     devoice,
@@ -650,6 +651,9 @@ class Assessment:
     signals: tuple[str, ...] = ()
     """Lexicon signal ids, strongest first — never the person's words."""
     score: float = 0.0
+    capped: bool = False
+    """A context rule (an idiom, a benign sense, a past or hedged wish) lowered a signal: the
+    lexicon's considered reading, which the second opinion does not overrule."""
 
     @property
     def families(self) -> frozenset[str]:
@@ -660,6 +664,7 @@ class Assessment:
 
 
 NONE = Assessment(RiskLevel.NONE)
+_CAPPED = Assessment(RiskLevel.NONE, capped=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -787,7 +792,7 @@ class Detector:
 
         live = [(w, capped, sig) for w, capped, sig in best.values() if w > 0 or not capped]
         if not live:
-            return NONE
+            return _CAPPED
         # The message is read from each signal in turn (its weight plus what the other
         # families add to it) and the strongest reading counts: a blade in hand alone is
         # concern, and so is つらい, but together they are a crisis whichever came first.
@@ -804,7 +809,8 @@ class Detector:
         else:
             return NONE
         ordered = sorted(live, key=lambda item: (-item[0], item[2].id))
-        return Assessment(level, tuple(sig.id for _, _, sig in ordered), round(score, 3))
+        capped = len(live) < len(best) or any(c for _, c, _ in live)
+        return Assessment(level, tuple(sig.id for _, _, sig in ordered), round(score, 3), capped)
 
     def _reading(
         self,
@@ -832,9 +838,26 @@ def default_detector() -> Detector:
 _DETECTOR = default_detector()
 
 
+_SECOND_OPINION = default_model()
+
+MODEL_SIGNAL = "model.crisis"
+"""The signal id a crisis raised by the statistical second opinion carries (no lexicon id)."""
+
+
 def assess(text: str) -> Assessment:
-    """How much this one message says a life may be at risk now."""
-    return _DETECTOR.assess(text)
+    """How much this one message says a life may be at risk now.
+
+    The lexicon reads first. Where it found nothing at all — no signal, and no context rule
+    that set one aside — the statistical second opinion (routing/crisis_model.py) may raise the
+    message to crisis: lexicons miss paraphrase, typos and dialect that a model of character
+    n-grams still recognises, and SAFETY.md asks for recall first. The lexicon's own readings
+    stand: a passive wish, an evasion spelling alone or a hedge stays concern, an idiom stays
+    ordinary (SAFETY.md's levels, which the model was not taught).
+    """
+    found = _DETECTOR.assess(text)
+    if found.level is not RiskLevel.NONE or found.capped or not _SECOND_OPINION.is_crisis(text):
+        return found
+    return Assessment(RiskLevel.CRISIS, (MODEL_SIGNAL,), _DETECTOR.lexicon.thresholds.crisis)
 
 
 # ---------------------------------------------------------------- over a conversation

@@ -1,9 +1,9 @@
 """A statistical second opinion on crisis: logistic regression over character n-grams and words.
 
 The lexicon (routing/crisis.py) knows the words it was taught; this model generalises a little to
-paraphrase, typos and dialect. It is meant to *raise* a message to crisis beside the lexicon,
-never to lower one, and is not wired into `assess()`: the lead decides after measuring it
-(`python -m benchmarks.crisis_ensemble`).
+paraphrase, typos and dialect. `routing.crisis.assess` asks it when the lexicon finds no crisis:
+it may *raise* a message to crisis, never lower one (`python -m benchmarks.crisis_ensemble`
+compares the lexicon, the model and both on any labelled files).
 
 The weights are trained offline by scripts/train_crisis_model.py (scikit-learn, a dev-only
 dependency) and read here in pure Python. The file holds n-grams of at most a few characters and
@@ -56,7 +56,8 @@ class CrisisModel:
     weights: dict[str, float]
     bias: float
     threshold: float
-    """Scores at or above this raise a message to crisis (chosen by cross-validation)."""
+    """Scores at or above this raise a message to crisis (chosen on blind validation sets: see
+    scripts/train_crisis_model.py)."""
 
     def score(self, text: str) -> float:
         found = features(text)

@@ -19,7 +19,7 @@ from bot.safety import (
     wording,
 )
 from resources.model import ContactKind
-from routing.crisis import assess
+from routing.crisis import assess, default_detector
 from routing.model import Contact, Referral, RiskLevel, RoutingResult
 
 LANGS: tuple[Lang, ...] = ("ja", "en")
@@ -103,8 +103,11 @@ def test_no_template_uses_a_banned_phrase(phrase: str) -> None:
 
 
 def test_the_bots_own_words_carry_no_method_or_evasion_words() -> None:
+    # The lexicon's words are the method and evasion words; the statistical second opinion
+    # reads advice to a worried friend as crisis talk, which says nothing about method words.
+    lexicon = default_detector()
     for text in _all_templates():
-        result = assess(text)
+        result = lexicon.assess(text)
         assert result.level is not RiskLevel.CRISIS, text
         assert not result.families & {"act", "means", "method", "evasion", "intent"}, text
 
