@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -207,9 +207,9 @@ class Ranked:
     speaking: Mapping[str, int] | None = None
 
     @classmethod
-    def of(cls, entries: list[Entry], *, in_order: bool = False) -> Ranked:
+    def of(cls, entries: list[Entry], *, in_order: bool = False, hints: bool = True) -> Ranked:
         ordered = tuple(entries) if in_order else tuple(sorted(entries, key=_quality))
-        if len(ordered) <= LONG:
+        if len(ordered) <= LONG or not hints:
             return cls(ordered)
         # many services share the same weekly hours: group positions by hours, then spread
         # each group over its hours once
@@ -271,7 +271,14 @@ class CandidateIndex:
 
     @classmethod
     def build(cls, catalog: Catalog) -> CandidateIndex:
-        tables = Tables()
+        return cls.of_services(catalog.services, Tables())
+
+    @classmethod
+    def of_services(
+        cls, services: Iterable[Service], tables: Tables, *, hints: bool = True
+    ) -> CandidateIndex:
+        """The index of these services (active ones, in registry order); without `hints`, long
+        lists carry no hour or language hints, for a caller that reads every entry anyway."""
         by_id: dict[str, Entry] = {}
         national: dict[str, list[Entry]] = defaultdict(list)
         prefecture: dict[tuple[str, str], list[Entry]] = defaultdict(list)
@@ -280,7 +287,7 @@ class CandidateIndex:
         lines_nat: list[Entry] = []
         lines_pref: dict[str, list[Entry]] = defaultdict(list)
         lines_muni: dict[str, list[Entry]] = defaultdict(list)
-        for s in catalog.services:
+        for s in services:
             entry = by_id[s.id] = _entry(s, tables)
             if s.kind is ServiceKind.EMERGENCY:
                 if any(a.level is AreaLevel.NATIONAL for a in s.areas):
@@ -305,11 +312,11 @@ class CandidateIndex:
                         lines_muni[area.code].append(entry)
 
         def ordered(lists: dict[K, list[Entry]]) -> dict[K, Ranked]:
-            return {k: Ranked.of(v) for k, v in lists.items()}
+            return {k: Ranked.of(v, hints=hints) for k, v in lists.items()}
 
         def places(lists: dict[K, Ranked]) -> dict[K, Ranked]:
             return {
-                k: Ranked.of(p, in_order=True)
+                k: Ranked.of(p, in_order=True, hints=hints)
                 for k, v in lists.items()
                 if (p := [e for e in v.entries if e.is_place])
             }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from resources.catalog import Catalog
-from resources.model import TOPICS, ContactKind, ServiceKind
+from resources.model import TOPICS, ContactKind, Prefecture, ServiceKind
 from routing.candidates import EMPTY, LONG, CandidateIndex, Entry, Ranked, Reach, index_for
 from routing.explain import explain
 from routing.model import Referral, RiskLevel, RoutingRequest, RoutingResult, trusted
@@ -89,7 +89,7 @@ _STAGES = (
 @dataclass(slots=True)
 class _Context:
     request: RoutingRequest
-    catalog: Catalog
+    prefectures: Mapping[str, Prefecture]
     index: CandidateIndex
     policy: Policy
     moment: Moment
@@ -110,12 +110,43 @@ class _Context:
     boost_by_id: Mapping[str, float]
     boost_general: Sequence[tuple[CompiledSelector, float, str]]
     """The policy's boosts and penalties: those naming services only, summed by service."""
+    scan: int
+    budget: int
+    """`SCAN` and `BUDGET` for this decision."""
 
 
 def route(
     request: RoutingRequest, catalog: Catalog, ruleset: RuleSet, at: datetime
 ) -> RoutingResult:
     """Ranked referrals for this request at `at` (an aware datetime; naive is read as Tokyo)."""
+    return _decide(request, index_for(catalog), catalog.prefectures, ruleset, at, SCAN, BUDGET)
+
+
+def route_among(
+    request: RoutingRequest,
+    index: CandidateIndex,
+    prefectures: Mapping[str, Prefecture],
+    ruleset: RuleSet,
+    at: datetime,
+) -> RoutingResult:
+    """`route` on candidates someone else looked up (`CandidateIndex.of_services`), reading
+    every entry of its lists instead of a bounded few: the same stages, rules, ranking, safety
+    net and explanations, for a caller that picks the candidates itself (the SQL baseline of
+    `benchmarks.route_latency`). On an index of the whole catalog it is `route` looking at
+    every candidate."""
+    unbounded = 1 << 62
+    return _decide(request, index, prefectures, ruleset, at, unbounded, unbounded)
+
+
+def _decide(
+    request: RoutingRequest,
+    index: CandidateIndex,
+    prefectures: Mapping[str, Prefecture],
+    ruleset: RuleSet,
+    at: datetime,
+    scan: int,
+    budget: int,
+) -> RoutingResult:
     moment = Moment.of(at)
     municipality = request.municipality
     prefecture = request.prefecture or (municipality[:2] if municipality else None)
@@ -130,8 +161,8 @@ def route(
     by_id, general = policy.point_tables()
     ctx = _Context(
         request=request,
-        catalog=catalog,
-        index=index_for(catalog),
+        prefectures=prefectures,
+        index=index,
         policy=policy,
         moment=moment,
         lang=lang,
@@ -149,6 +180,8 @@ def route(
         lang_reason=None if lang == "ja" else f"lang:{lang}",
         boost_by_id=by_id,
         boost_general=general,
+        scan=scan,
+        budget=budget,
     )
     fallback = False
     candidates: list[_Candidate] = []
@@ -180,7 +213,7 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     found: list[_Candidate] = []
     # the hot loop of a decision: what `_consider` asks of each entry, written out once with
     # the request's constants in locals (a call per test costs more than the test)
-    scan = SCAN
+    scan = ctx.scan
     age, gender, policy = ctx.age, ctx.gender, ctx.policy
     excluded, exclude = _by_id(policy.exclude)
     require = policy.require
@@ -306,9 +339,9 @@ def _passes(ctx: _Context, ranked: Ranked) -> list[tuple[Iterable[int], int]]:
     open_now = ranked.open_in_hour[ctx.moment.hour_of_week]
     passes: list[tuple[Iterable[int], int]] = []
     if ctx.lang != "ja" and ranked.speaking and ctx.lang in ranked.speaking:
-        passes.append((_positions(open_now & ranked.speaking[ctx.lang]), BUDGET // 2))
-    passes.append((_positions(open_now), BUDGET))
-    passes.append((range(len(ranked.entries)), BUDGET // 3))
+        passes.append((_positions(open_now & ranked.speaking[ctx.lang]), ctx.budget // 2))
+    passes.append((_positions(open_now), ctx.budget))
+    passes.append((range(len(ranked.entries)), ctx.budget // 3))
     return passes
 
 
@@ -629,7 +662,7 @@ def _referral(ctx: _Context, c: _Candidate) -> Referral:
             opens_at = reach.table.next_open(moment)
     reasons = _reasons(ctx, c)
     ja, en = explain(reasons=reasons, opens_at=opens_at, closes_at=closes_at, now=moment.at,
-                     prefectures=ctx.catalog.prefectures, website=reach.kind is ContactKind.WEB)  # fmt: skip
+                     prefectures=ctx.prefectures, website=reach.kind is ContactKind.WEB)  # fmt: skip
     entry = c.entry
     # built from validated registry values: skip re-validating them on the hot path
     return trusted(Referral, {
