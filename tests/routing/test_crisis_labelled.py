@@ -20,10 +20,10 @@ NEVER_MISSED = ("act", "means", "time", "violence")
 # none of them is held to "no act, means, time or violence ever missed" yet (a few remain).
 RECALL_FLOORS = {
     "crisis_train_7g": 0.97,
-    "crisis_train_7h": 0.93,
-    "crisis_train_7i": 0.92,
+    "crisis_train_7h": 0.94,
+    "crisis_train_7i": 0.93,
     "crisis_train_8j": 0.97,
-    "crisis_train_8k": 0.92,
+    "crisis_train_8k": 0.94,
     "crisis_train_8l": 0.94,
     "crisis_train_8m": 0.97,
 }
