@@ -21,7 +21,7 @@ NEVER_MISSED = ("act", "means", "time", "violence")
 RECALL_FLOORS = {
     "crisis_train_7g": 0.97,
     "crisis_train_7h": 0.94,
-    "crisis_train_7i": 0.93,
+    "crisis_train_7i": 0.94,
     "crisis_train_8j": 0.97,
     "crisis_train_8k": 0.94,
     "crisis_train_8l": 0.94,
