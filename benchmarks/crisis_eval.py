@@ -60,6 +60,16 @@ SETS: tuple[tuple[Path, str], ...] = (
 )
 """Every labelled set, with what it honestly is now. All have been read and tuned on."""
 
+BLIND: tuple[tuple[Path, str], ...] = (
+    (DATA / "crisis_val_e.yaml", "validation E (blind; chose the second opinion's threshold)"),
+    (DATA / "crisis_val_f.yaml", "validation F (blind; chose the second opinion's threshold)"),
+    (DATA / "crisis_final_c.yaml", "final C (sealed, measured once at 1cb71df: 0.939)"),
+    (DATA / "crisis_final_d.yaml", "final D (sealed, measured once at 1cb71df: 0.948)"),
+)
+"""Written blind by authors who saw neither the lexicon nor the other sets, and never tuned on:
+their misses are not printed (reading them would be tuning). Written on 2026-11-27; the model
+never learns from them (benchmarks.crisis_ensemble.training_files)."""
+
 Label = Literal["crisis", "concern", "none"]
 
 
@@ -198,6 +208,13 @@ def main() -> None:
         f"held-out sets pooled (all tuned on): crisis recall {pooled_found / pooled_total:.3f} "
         f"({pooled_found}/{pooled_total})"
     )
+    print("\nblind sets (never tuned on; misses not shown):")
+    blind: list[Case] = []
+    for path, name in BLIND:
+        cases = load_cases(path)
+        blind += cases
+        print(report(evaluate(cases, name), show_texts=False))
+    print(report(evaluate(blind, "blind sets pooled"), show_texts=False))
     median, p99, worst = latency(everything)
     print(
         f"  assess() latency   median {median:.0f} µs, p99 {p99:.0f} µs, max {worst:.0f} µs "
