@@ -18,7 +18,10 @@ import structlog
 def configure_logging(level: int = logging.INFO) -> None:
     stream = sys.stderr
     renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer() if stream.isatty() else structlog.processors.JSONRenderer()
+        # plain tracebacks: rich ones print local variables, which may hold what a person wrote
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        if stream.isatty()
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[

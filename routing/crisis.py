@@ -754,7 +754,8 @@ class Detector:
 
     def _assess_normalised(self, norm: str) -> Assessment:
         hits = self.signal_scanner.scan(norm)
-        if self.devoiced_scanner.by_char or self.devoiced_scanner.anywhere:
+        devoiced = self.devoiced_scanner
+        if devoiced.by_char or devoiced.by_pair or devoiced.anywhere:
             # Same length once devoiced, so positions (sentences, contexts) still line up.
             hits += self.devoiced_scanner.scan(devoice(norm))
         if not hits:

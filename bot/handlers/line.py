@@ -256,7 +256,7 @@ class LineFrontDoor:
             return 401
         try:
             raw_events = _events_of(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested past all sense
             log.info("line.body_malformed")
             return 400
         if self.services is None or self.inbox is None:
@@ -344,7 +344,7 @@ class LineFrontDoor:
         except Exception as exc:
             log.error(
                 "line.core_failed",
-                event_id=event["webhookEventId"],
+                event_key=work.event.key,
                 error=type(exc).__name__,
             )
             fallback = _FALLBACK["ja" if (lang or "ja").startswith("ja") else "en"]
@@ -354,7 +354,7 @@ class LineFrontDoor:
         sent = await self._send(work, deliver, messages)
         log.info(
             "line.answered",
-            event_id=event["webhookEventId"],
+            event_key=work.event.key,
             inbound=inbound.kind,
             messages=len(messages),
             delivered=sent,
@@ -424,8 +424,9 @@ def _events_of(body: bytes) -> list[dict[str, Any]]:
             token is not None and not isinstance(token, str)
         ):
             raise ValueError("a malformed event")
-        if event["type"] == "postback" and not isinstance(
-            (event.get("postback") or {}).get("data"), str
+        postback = event.get("postback")
+        if event["type"] == "postback" and not (
+            isinstance(postback, dict) and isinstance(postback.get("data"), str)
         ):
             raise ValueError("a postback without data")
         if event["type"] == "message":

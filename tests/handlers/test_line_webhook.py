@@ -54,7 +54,28 @@ async def test_a_body_changed_after_signing_is_refused() -> None:
 
 async def test_signed_garbage_is_a_bad_request_and_nothing_is_processed() -> None:
     async with line_door() as line:
-        for body in (b"{not json", b'{"destination": "x"}', b'{"events": [{"type": "message"}]}'):
+        postback_not_an_object = json.dumps(
+            {
+                "events": [
+                    {
+                        "type": "postback",
+                        "postback": "x",
+                        "mode": "active",
+                        "timestamp": 1,
+                        "webhookEventId": "01H",
+                        "deliveryContext": {"isRedelivery": False},
+                    }
+                ]
+            }
+        ).encode()
+        nested_past_all_sense = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        for body in (
+            b"{not json",
+            b'{"destination": "x"}',
+            b'{"events": [{"type": "message"}]}',
+            postback_not_an_object,
+            nested_past_all_sense,
+        ):
             headers = {"Content-Type": "application/json", "X-Line-Signature": sign(body)}
             response = await line.client.post("/webhooks/line", content=body, headers=headers)
             assert response.status_code == 400, body
