@@ -99,16 +99,22 @@ def load_model(path: Path = WEIGHTS_PATH) -> CrisisModel:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path}: {exc}") from exc
-    if tuple(data.get("char_ngrams", ())) != CHAR_NGRAMS:
+    if not isinstance(data, dict) or tuple(data.get("char_ngrams", ())) != CHAR_NGRAMS:
         raise ModelFileError(
-            f"{path}: trained on character n-grams {data.get('char_ngrams')}, "
+            f"{path}: trained on character n-grams "
+            f"{data.get('char_ngrams') if isinstance(data, dict) else None}, "
             f"this code reads {list(CHAR_NGRAMS)}; rerun scripts/train_crisis_model.py"
         )
-    return CrisisModel(
-        weights={str(k): float(v) for k, v in data["weights"].items()},
-        bias=float(data["bias"]),
-        threshold=float(data["threshold"]),
-    )
+    # A broken file stops the service at start-up (routing.crisis loads it on import), with
+    # its path named: better than a detector running without the second opinion unnoticed.
+    try:
+        return CrisisModel(
+            weights={str(k): float(v) for k, v in data["weights"].items()},
+            bias=float(data["bias"]),
+            threshold=float(data["threshold"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: not a crisis model file ({exc!r})") from exc
 
 
 @cache

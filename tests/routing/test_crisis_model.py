@@ -93,6 +93,14 @@ def test_weights_made_with_other_features_are_refused(tmp_path: Path) -> None:
         load_model(path)
 
 
+@pytest.mark.parametrize("broken", ["[]", '{"char_ngrams": [1, 4]}', "not json"])
+def test_a_broken_weights_file_is_named_not_a_traceback(tmp_path: Path, broken: str) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ModelFileError, match=str(path)):
+        load_model(path)
+
+
 def _train(out: Path, hash_seed: str) -> bytes:
     threshold = str(default_model().threshold)
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
