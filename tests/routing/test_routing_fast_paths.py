@@ -142,6 +142,38 @@ conditions = st.builds(
 )
 
 
+def plain_reading(when: When, request: RoutingRequest, local: datetime) -> bool:
+    """Each condition of a rule read the plain way: the oracle for the compiled one."""
+    if when.topics_any and not set(when.topics_any) & set(request.topics):
+        return False
+    if when.topics_all and not set(when.topics_all) <= set(request.topics):
+        return False
+    if when.age_known is not None and (request.age is not None) is not when.age_known:
+        return False
+    if when.age is not None:
+        age = request.age
+        if age is None:
+            return False
+        if when.age.min is not None and age < when.age.min:
+            return False
+        if when.age.max is not None and age > when.age.max:
+            return False
+    if when.prefectures and request.prefecture not in when.prefectures:
+        return False
+    if when.channels and request.channel not in when.channels:
+        return False
+    lang = base_language(request.lang)
+    if when.langs and lang not in when.langs:
+        return False
+    if when.langs_not and lang in when.langs_not:
+        return False
+    if when.risk and request.risk not in when.risk:
+        return False
+    if when.need and request.need not in when.need:
+        return False
+    return not when.time or any(w.contains(local) for w in when.time)
+
+
 @settings(max_examples=600, deadline=None)
 @given(conditions, requests, times)
 def test_a_compiled_rule_condition_holds_exactly_when_the_rule_says(
@@ -149,7 +181,9 @@ def test_a_compiled_rule_condition_holds_exactly_when_the_rule_says(
 ) -> None:
     local = at.astimezone(TOKYO)
     compiled = _CompiledWhen.of(when)
-    assert compiled.holds(request, base_language(request.lang), local) == when.holds(request, local)
+    assert compiled.holds(request, base_language(request.lang), local) == plain_reading(
+        when, request, local
+    )
 
 
 @settings(max_examples=400, deadline=None)
@@ -164,8 +198,8 @@ def test_a_compiled_time_window_holds_exactly_when_the_window_does(
 ) -> None:
     at = datetime(2026, 11, 30, tzinfo=TOKYO) + timedelta(days=weekday, minutes=minute)  # a Monday
     when = When(time=time)
-    assert _CompiledWhen.of(when).holds(RoutingRequest(), "ja", at) == when.holds(
-        RoutingRequest(), at
+    assert _CompiledWhen.of(when).holds(RoutingRequest(), "ja", at) == plain_reading(
+        when, RoutingRequest(), at
     )
 
 
