@@ -30,7 +30,6 @@
   const input = document.getElementById("message");
   const status = document.getElementById("status");
   let lang = (navigator.language || "ja").toLowerCase().startsWith("ja") ? "ja" : "en";
-  let busy = false;
 
   function newSessionId() {
     if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID();
@@ -152,11 +151,15 @@
     chat.querySelectorAll(".options button").forEach((b) => { b.disabled = true; });
   }
 
-  function render(messages) {
-    // a keyboard or screen-reader user who tapped an option keeps their place: focus moves to
-    // the new options instead of falling back to the top of the page
+  // a keyboard or screen-reader user who tapped an option keeps their place: focus moves to
+  // the new options instead of falling back to the top of the page (read when the tap is made:
+  // the tapped button is disabled at once, which takes the focus away from it)
+  function choosing() {
     const active = document.activeElement;
-    const wasChoosing = active && active.closest && active.closest(".options, .tools");
+    return Boolean(active && active.closest && active.closest(".options, .tools"));
+  }
+
+  function render(messages, wasChoosing) {
     disableOldOptions();
     let firstNew = null;
     for (const m of messages) {
@@ -172,7 +175,12 @@
           b.type = "button";
           b.textContent = o.label;
           b.dataset.payload = o.payload;
-          b.addEventListener("click", () => send({ choice: o.payload }, o.label));
+          b.addEventListener("click", () => {
+            const focus = choosing();
+            // one answer per question: a double tap must not answer twice
+            group.querySelectorAll("button").forEach((x) => { x.disabled = true; });
+            send({ choice: o.payload }, o.label, focus);
+          });
           group.appendChild(b);
         }
         div.appendChild(group);
@@ -197,9 +205,16 @@
     }
   }
 
-  async function send(body, echo) {
-    if (busy) return;
-    busy = true;
+  // Taps and messages are sent one at a time, in the order they were made: a tap made while an
+  // answer is still on its way (a slow phone line, "わすれて" right after a choice) waits its
+  // turn instead of being dropped.
+  let queue = Promise.resolve();
+  function send(body, echo, focus) {
+    queue = queue.then(() => deliver(body, echo, focus));
+    return queue;
+  }
+
+  async function deliver(body, echo, focus) {
     status.textContent = "";
     if (echo) bubble("me", echo);
     try {
@@ -217,11 +232,9 @@
         session = newSessionId();
         sessionStorage.setItem("tsunagari.session", session);
       }
-      render(data.messages);
+      render(data.messages, focus);
     } catch (err) {
       status.textContent = t("failed");
-    } finally {
-      busy = false;
     }
   }
 
@@ -239,7 +252,7 @@
     }
   });
   document.querySelectorAll(".tools button").forEach((b) => {
-    b.addEventListener("click", () => send({ choice: b.dataset.payload }, b.textContent));
+    b.addEventListener("click", () => send({ choice: b.dataset.payload }, b.textContent, choosing()));
   });
   document.getElementById("locate").addEventListener("click", () => {
     if (!navigator.geolocation) { status.textContent = t("noLocation"); return; }

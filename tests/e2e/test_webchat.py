@@ -145,3 +145,32 @@ def test_a_browser_in_english_gets_the_chat_in_english(browser: Browser, base_ur
     page.locator("#chat .options button:enabled", has_text="Loneliness").click()
     expect(page.locator("#chat .options button:enabled", has_text="16 to 18")).to_be_visible()
     context.close()
+
+
+def _slow_network(page: Page, latency_ms: int) -> None:
+    """A slow phone line: every request takes this long to come back (Chromium's throttling)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency_ms, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+
+def test_a_tap_made_while_an_answer_is_on_its_way_is_not_lost(page: Page) -> None:
+    expect(page.locator("#chat")).to_contain_text("カウンセラーでは ありません")
+    _slow_network(page, 600)
+    tap(page, "ひとりぼっち・さみしい")
+    # "わすれて" before the age question has arrived: it waits its turn and is answered
+    page.locator(".tools button[data-payload='cmd:forget']").click()
+    expect(page.locator("#chat .options button:enabled", has_text="消す")).to_be_visible()
+    expect(page.locator("#chat .msg.me")).to_have_count(2)
+
+
+def test_a_double_tap_answers_the_question_once(page: Page) -> None:
+    expect(page.locator("#chat")).to_contain_text("カウンセラーでは ありません")
+    _slow_network(page, 400)
+    option = page.locator("#chat .options button", has_text="ひとりぼっち・さみしい").first
+    option.dblclick()
+    expect(page.locator("#chat .options button:enabled", has_text="16〜18さい")).to_be_visible()
+    expect(page.locator("#chat .msg.me")).to_have_count(1)
