@@ -6,7 +6,10 @@ Each file is a YAML list of {text, label, family?} (labels crisis / concern / no
 tests/routing/data/. Without files, those sets are measured — but the shipped model was trained
 on them and the lexicon tuned on them, so only files nobody has read say anything about new
 authors. "combined" is max(lexicon, model): the model may raise a message to crisis when its
-score reaches the threshold stored with its weights, and never lowers anything.
+score reaches the threshold stored with its weights, and never lowers anything. "shipped" is
+what routing.crisis.assess does: the same, except where a context rule of the lexicon set a
+signal aside (an idiom, a benign sense, a hedge) or it found evasion spellings alone, which the
+model does not overrule.
 
 Message texts are never printed: only counts.
 """
@@ -74,19 +77,25 @@ class Scored:
     label: str
     lexicon_crisis: bool
     score: float
+    set_aside: bool = False
+    """The lexicon's reading is one the model may not raise (routing.crisis.second_opinion_may_raise):
+    a context rule set a signal aside, or it found evasion spellings alone."""
 
 
 def score_cases(cases: Sequence[Case], model: Callable[[str], float]) -> list[Scored]:
     """Each message read by the lexicon and scored by the model; the text is not kept."""
     # the lexicon alone (assess() also asks the model); compiled only when needed: it takes a while
-    from routing.crisis import default_detector
+    from routing.crisis import default_detector, second_opinion_may_raise
     from routing.model import RiskLevel
 
     lexicon = default_detector()
-    return [
-        Scored(c.label, lexicon.assess(c.text).level is RiskLevel.CRISIS, model(c.text))
-        for c in cases
-    ]
+    scored = []
+    for c in cases:
+        found = lexicon.assess(c.text)
+        crisis = found.level is RiskLevel.CRISIS
+        set_aside = not crisis and not second_opinion_may_raise(found)
+        scored.append(Scored(c.label, crisis, model(c.text), set_aside))
+    return scored
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,7 @@ def detectors(threshold: float) -> dict[str, Callable[[Scored], bool]]:
         "lexicon": lambda s: s.lexicon_crisis,
         "model": lambda s: s.score >= threshold,
         "combined": lambda s: s.lexicon_crisis or s.score >= threshold,
+        "shipped": lambda s: s.lexicon_crisis or (not s.set_aside and s.score >= threshold),
     }
 
 

@@ -36,6 +36,11 @@ TRAIN_7_8 = tuple(
     DATA / f"crisis_train_{name}.yaml" for name in ("7g", "7h", "7i", "8j", "8k", "8l", "8m")
 )
 _FIRST_SIGHT_7_8 = ("0.652", "0.635", "0.730", "0.689", "0.694", "0.567", "0.667")
+# Round 9: seven more authors (2026-11-27), first read by lexicon + second opinion at 32b3262.
+TRAIN_9 = tuple(
+    DATA / f"crisis_train_{name}.yaml" for name in ("9n", "9o", "9p", "9q", "9r", "9s", "9t")
+)
+_FIRST_SIGHT_9 = ("0.812", "0.893", "0.873", "0.853", "0.780", "0.860", "0.900")
 
 SETS: tuple[tuple[Path, str], ...] = (
     (DEV, "development set (tuned on)"),
@@ -57,6 +62,14 @@ SETS: tuple[tuple[Path, str], ...] = (
         )
         for path, first in zip(TRAIN_7_8, _FIRST_SIGHT_7_8, strict=True)
     ),
+    *(
+        (
+            path,
+            f"round {path.stem[-2:]}: first sight recall {first} (lexicon + second opinion at "
+            "commit 32b3262); learnt from since",
+        )
+        for path, first in zip(TRAIN_9, _FIRST_SIGHT_9, strict=True)
+    ),
 )
 """Every labelled set, with what it honestly is now. All have been read and tuned on."""
 
@@ -65,6 +78,8 @@ BLIND: tuple[tuple[Path, str], ...] = (
     (DATA / "crisis_val_f.yaml", "validation F (blind; chose the second opinion's threshold)"),
     (DATA / "crisis_final_c.yaml", "final C (sealed, measured once at 1cb71df: 0.939)"),
     (DATA / "crisis_final_d.yaml", "final D (sealed, measured once at 1cb71df: 0.948)"),
+    (DATA / "crisis_final_g.yaml", "final G (sealed, measured once at 32b3262: 0.915)"),
+    (DATA / "crisis_final_h.yaml", "final H (sealed, measured once at 32b3262: 0.922)"),
 )
 """Written blind by authors who saw neither the lexicon nor the other sets, and never tuned on:
 their misses are not printed (reading them would be tuning). Written on 2026-11-27; the model

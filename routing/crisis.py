@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +97,13 @@ class LexiconError(ValueError):
 # ---------------------------------------------------------------- the lexicon, as data
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@lru_cache(maxsize=16384)
+def _regex(expanded: str) -> re.Pattern[str]:
+    """One compilation per expanded pattern, shared by the lexicon's validation and the scanner
+    (Python's own cache keeps 512; compiling the lexicon twice doubled the start-up)."""
+    return re.compile(expanded, re.IGNORECASE)
 
 
 class Thresholds(_Strict):
@@ -213,29 +220,40 @@ class Lexicon(_Strict):
         return self
 
     def expand(self, pattern: str) -> str:
-        def one(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name == "gap":
-                return _GAP
-            if name not in self.macros:
-                raise ValueError(f"unknown macro %{name}%")
-            return _factored(self.macros[name])
+        return _expand(pattern, self._macros_key())
 
-        # Macros may use macros (two levels is plenty and keeps cycles impossible); verb forms
-        # (%v:飲む:done%) and English typos (%~myself%) may sit in a macro too.
-        text = _MACRO.sub(one, _MACRO.sub(one, pattern))
-        text = expand_verbs(text, fold=normalize_pattern)
-        text = _TYPO_MACRO.sub(lambda m: english_typos(m.group(1)), text)
-        return normalize_pattern(text)
+    def _macros_key(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.macros.items()))
 
     def _compile(self, pattern: str, where: str) -> re.Pattern[str]:
         if _FOLDED_RANGE.search(pattern):
             # Normalising the pattern folds small kana (ぁ → あ), so [ぁ-ゖ] would become [あ-け].
             raise ValueError(f"{where}: pattern {pattern!r}: write kana ranges as \\u escapes")
         try:
-            return re.compile(self.expand(pattern), re.IGNORECASE)
+            return _regex(self.expand(pattern))
         except (re.error, ValueError) as exc:
             raise ValueError(f"{where}: pattern {pattern!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=16384)
+def _expand(pattern: str, macro_items: tuple[tuple[str, str], ...]) -> str:
+    """Lexicon.expand, once per pattern and macro set (validation and the scanner both ask)."""
+    macros = dict(macro_items)
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name == "gap":
+            return _GAP
+        if name not in macros:
+            raise ValueError(f"unknown macro %{name}%")
+        return _factored(macros[name])
+
+    # Macros may use macros (two levels is plenty and keeps cycles impossible); verb forms
+    # (%v:飲む:done%) and English typos (%~myself%) may sit in a macro too.
+    text = _MACRO.sub(one, _MACRO.sub(one, pattern))
+    text = expand_verbs(text, fold=normalize_pattern)
+    text = _TYPO_MACRO.sub(lambda m: english_typos(m.group(1)), text)
+    return normalize_pattern(text)
 
 
 class LexiconExtension(_Strict):
@@ -547,69 +565,62 @@ def _starts(pattern: str) -> set[str] | None:
 
 
 _Entries = tuple[tuple[int, re.Pattern[str]], ...]
-_Bucket = tuple[re.Pattern[str] | None, _Entries]
-"""The patterns that may start with one character, behind one gate: the alternation of them
-all, tried first, so a position where nothing starts costs one match instead of dozens."""
+_Keyed = tuple[tuple[int, tuple[re.Pattern[str], ...]], ...]
+"""Per lexicon key, its patterns that may start at a character, in lexicon order: the first that
+matches wins, as in their alternation. Each pattern is compiled once, however many characters
+it may start with (joining them per character instead cost seconds of start-up)."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Scanner:
     """Finds every (key, start, end) where one of the keyed patterns matches."""
 
-    by_char: dict[str, _Bucket]
-    midword: dict[str, _Bucket]
+    by_char: dict[str, _Keyed]
+    midword: dict[str, _Keyed]
     anywhere: _Entries
     by_pair: dict[str, _Entries] = field(default_factory=dict)
     """Patterns whose first two characters are known, filed under them: at a position only
-    those whose pair is there are tried (a few), instead of one big gate per character."""
+    those whose pair is there are tried (a few)."""
     midword_pair: dict[str, _Entries] = field(default_factory=dict)
 
     @classmethod
     def build(cls, keyed: Sequence[tuple[int, str, bool]]) -> _Scanner:
-        grouped: dict[str | None, dict[int, list[str]]] = {}
-        inside: dict[str, dict[int, list[str]]] = {}
+        once = _regex
+
+        grouped: dict[str, dict[int, list[re.Pattern[str]]]] = {}
+        inside: dict[str, dict[int, list[re.Pattern[str]]]] = {}
+        anywhere: dict[int, list[str]] = {}
         pairs: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
         inside_pairs: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
         for key, pattern, midword in keyed:
             heads = _heads(pattern)
             if heads:
-                regex = re.compile(pattern, re.IGNORECASE)
+                regex = once(pattern)
                 for pair in heads:
                     pairs.setdefault(pair, []).append((key, regex))
                     if midword:
                         inside_pairs.setdefault(pair, []).append((key, regex))
                 continue
             starts = _starts(pattern)
-            for ch in [None] if starts is None else sorted(starts):
-                grouped.setdefault(ch, {}).setdefault(key, []).append(pattern)
-                if midword and ch is not None:
-                    inside.setdefault(ch, {}).setdefault(key, []).append(pattern)
+            if starts is None:
+                anywhere.setdefault(key, []).append(pattern)
+                continue
+            regex = once(pattern)
+            for ch in sorted(starts):
+                grouped.setdefault(ch, {}).setdefault(key, []).append(regex)
+                if midword:
+                    inside.setdefault(ch, {}).setdefault(key, []).append(regex)
 
-        # Many characters share the same pattern lists ((死|し) starts both): compile each once.
-        cache: dict[str, re.Pattern[str]] = {}
+        def by_key(patterns: dict[int, list[re.Pattern[str]]]) -> _Keyed:
+            return tuple((key, tuple(regexes)) for key, regexes in sorted(patterns.items()))
 
-        def once(pattern: str) -> re.Pattern[str]:
-            if pattern not in cache:
-                cache[pattern] = re.compile(pattern, re.IGNORECASE)
-            return cache[pattern]
-
-        def compiled(by_key: dict[int, list[str]]) -> _Entries:
-            return tuple(
-                (key, once("|".join(f"(?:{p})" for p in ps))) for key, ps in sorted(by_key.items())
-            )
-
-        def bucket(by_key: dict[int, list[str]]) -> _Bucket:
-            entries = compiled(by_key)
-            if len(entries) < 3:
-                return None, entries
-            return once("|".join(f"(?:{regex.pattern})" for _, regex in entries)), entries
-
-        anywhere = compiled(grouped.pop(None, {}))
-        by_char = {ch: bucket(g) for ch, g in grouped.items() if ch is not None}
         return cls(
-            by_char,
-            {ch: bucket(g) for ch, g in inside.items()},
-            anywhere,
+            {ch: by_key(g) for ch, g in grouped.items()},
+            {ch: by_key(g) for ch, g in inside.items()},
+            tuple(
+                (key, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE))
+                for key, ps in sorted(anywhere.items())
+            ),
             {pair: tuple(entries) for pair, entries in pairs.items()},
             {pair: tuple(entries) for pair, entries in inside_pairs.items()},
         )
@@ -629,16 +640,15 @@ class _Scanner:
                     m = regex.match(text, i)
                     if m is not None:
                         found.append((key, i, m.end()))
-            got = (midword if inside else by_char).get(ch)
-            if got is None:
+            keyed = (midword if inside else by_char).get(ch)
+            if keyed is None:
                 continue
-            gate, entries = got
-            if gate is not None and gate.match(text, i) is None:
-                continue
-            for key, regex in entries:
-                m = regex.match(text, i)
-                if m is not None:
-                    found.append((key, i, m.end()))
+            for key, regexes in keyed:
+                for regex in regexes:
+                    m = regex.match(text, i)
+                    if m is not None:
+                        found.append((key, i, m.end()))
+                        break
         for key, regex in self.anywhere:
             found.extend((key, m.start(), m.end()) for m in regex.finditer(text))
         return found
@@ -845,20 +855,35 @@ MODEL_SIGNAL = "model.crisis"
 """The signal id a crisis raised by the statistical second opinion carries (no lexicon id)."""
 
 
+def second_opinion_may_raise(found: Assessment) -> bool:
+    """Whether the statistical second opinion may raise the lexicon's reading to crisis: not
+    when it is one already, not when a context rule set a signal aside, and not when all it
+    found are evasion spellings (タヒ, 4ね): SAFETY.md lets them add weight, never decide."""
+    if found.level is RiskLevel.CRISIS or found.capped:
+        return False
+    return not found.signals or found.families != {"evasion"}
+
+
 def assess(text: str) -> Assessment:
     """How much this one message says a life may be at risk now.
 
-    The lexicon reads first. Where it found nothing at all — no signal, and no context rule
-    that set one aside — the statistical second opinion (routing/crisis_model.py) may raise the
-    message to crisis: lexicons miss paraphrase, typos and dialect that a model of character
-    n-grams still recognises, and SAFETY.md asks for recall first. The lexicon's own readings
-    stand: a passive wish, an evasion spelling alone or a hedge stays concern, an idiom stays
-    ordinary (SAFETY.md's levels, which the model was not taught).
+    The lexicon reads first. Where it did not find a crisis, and no context rule set a signal
+    aside, the statistical second opinion (routing/crisis_model.py) may raise the message to
+    crisis: lexicons miss paraphrase, typos and dialect that a model of character n-grams still
+    recognises, and SAFETY.md asks for recall first. That includes a message the lexicon read
+    as concern: a passive wish beside a plan or a means the lexicon does not know is a crisis
+    (SAFETY.md), and the model learnt concern messages as not crisis, so it raises few of them.
+    The lexicon's context rules stand: an idiom, a benign sense, a past or hedged wish keep the
+    lexicon's reading, whatever the model says (`second_opinion_may_raise`).
     """
     found = _DETECTOR.assess(text)
-    if found.level is not RiskLevel.NONE or found.capped or not _SECOND_OPINION.is_crisis(text):
+    if not second_opinion_may_raise(found) or not _SECOND_OPINION.is_crisis(text):
         return found
-    return Assessment(RiskLevel.CRISIS, (MODEL_SIGNAL,), _DETECTOR.lexicon.thresholds.crisis)
+    return Assessment(
+        RiskLevel.CRISIS,
+        (MODEL_SIGNAL, *found.signals),
+        max(found.score, _DETECTOR.lexicon.thresholds.crisis),
+    )
 
 
 # ---------------------------------------------------------------- over a conversation

@@ -26,6 +26,10 @@ RECALL_FLOORS = {
     "crisis_train_8k": 0.94,
     "crisis_train_8l": 0.94,
     "crisis_train_8m": 0.97,
+    # round 9: a plan the lexicon's chores and trip contexts set aside (片付けが終わった夜に全部
+    # おわらせる, 修学旅行でいない週に終わらせよう) — the model may not overrule a context rule
+    "crisis_train_9n": 0.97,
+    "crisis_train_9r": 0.97,
 }
 
 
@@ -86,6 +90,8 @@ BLIND_FLOORS = {
     "crisis_val_f.yaml": 0.976,
     "crisis_final_c.yaml": 0.939,
     "crisis_final_d.yaml": 0.948,
+    "crisis_final_g.yaml": 0.915,
+    "crisis_final_h.yaml": 0.922,
 }
 """What each blind set measured when first read by the detector (benchmarks/crisis_eval.py)."""
 

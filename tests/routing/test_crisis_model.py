@@ -142,7 +142,7 @@ def test_the_ensemble_benchmark_prints_counts_and_never_a_message(
     assert not any(case["text"] in out for case in cases)
 
 
-def test_the_second_opinion_speaks_only_where_the_lexicon_found_nothing(
+def test_the_second_opinion_never_overrules_a_context_rule(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from routing import crisis
@@ -153,9 +153,31 @@ def test_the_second_opinion_speaks_only_where_the_lexicon_found_nothing(
     monkeypatch.setattr(crisis, "_SECOND_OPINION", always)
     raised = crisis.assess("もう全部どうでもよくなった、あとはよろしく")
     assert raised.level is RiskLevel.CRISIS and raised.signals == (crisis.MODEL_SIGNAL,)
-    assert crisis.assess("死ぬほど笑った").level is RiskLevel.NONE  # an idiom the lexicon knows
-    assert crisis.assess("消えたい").level is RiskLevel.CONCERN  # a passive wish stays concern
-    assert crisis.assess("自サツ").level is not RiskLevel.CRISIS  # an evasion word alone is weak
+    # what the lexicon read as concern, it may raise, and says so first among the signals
+    wish = crisis.assess("消えたい")
+    assert wish.level is RiskLevel.CRISIS and wish.signals[0] == crisis.MODEL_SIGNAL
+    assert len(wish.signals) > 1  # the lexicon's own reading is kept beside it
+    # what a context rule set aside stays set aside (an idiom), and an evasion spelling alone
+    # only adds weight (SAFETY.md): the model does not decide either
+    assert crisis.assess("死ぬほど笑った").level is RiskLevel.NONE
+    assert crisis.assess("自サツ").level is RiskLevel.CONCERN
     never = CrisisModel(weights={}, bias=0.0, threshold=1.01)
     monkeypatch.setattr(crisis, "_SECOND_OPINION", never)
     assert crisis.assess("もう全部どうでもよくなった、あとはよろしく").level is not RiskLevel.CRISIS
+
+
+def test_with_the_shipped_weights_the_levels_of_safety_md_hold() -> None:
+    from routing import crisis
+    from routing.model import RiskLevel
+
+    # passive wishes and an evasion word alone stay concern; an idiom stays ordinary
+    for text in ("消えたい", "いなくなりたいな", "楽になりたい", "高校のころは毎日死にたかった"):
+        assert crisis.assess(text).level is RiskLevel.CONCERN, text
+    assert crisis.assess("死ぬほど笑った").level is RiskLevel.NONE
+    # joined with a means, a time or an act, a wish is a crisis
+    for text in (
+        "消えたい。ロープはもう買ってある",
+        "消えたい、今夜やる",
+        "消えたくて薬ぜんぶ飲んだ",
+    ):
+        assert crisis.assess(text).level is RiskLevel.CRISIS, text
