@@ -92,6 +92,8 @@ BLIND_FLOORS = {
     "crisis_final_d.yaml": 0.948,
     "crisis_final_g.yaml": 0.915,
     "crisis_final_h.yaml": 0.922,
+    "crisis_final_i.yaml": 0.940,
+    "crisis_final_j.yaml": 0.912,
 }
 """What each blind set measured when first read by the detector (benchmarks/crisis_eval.py)."""
 
