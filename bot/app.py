@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from bot import heap
 from bot.handlers import web
 from bot.metrics import CONTENT_TYPE
 from bot.runtime import Runtime
@@ -39,6 +40,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if started_here:
             await rt.start()
+            heap.settle()
         try:
             yield
         finally:

@@ -8,9 +8,10 @@ JSON object.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
+
+import orjson
 
 Step = Literal[
     "new", "topics", "confirm_topics", "age", "region", "prefecture", "channel", "results", "forget"
@@ -63,11 +64,11 @@ class Session:
         # (it cost more than the turn's routing under load). The same JSON: no field holds a
         # dataclass, and tuples are written as lists either way.
         values = {name: getattr(self, name) for name in _FIELD_NAMES}
-        return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(values).decode()
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Session:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name in ("topics", "pending_topics", "history"):

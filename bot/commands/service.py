@@ -89,6 +89,9 @@ async def _worker(settings: Settings) -> None:
         start_http_server(
             settings.worker_metrics_port, addr="127.0.0.1", registry=runtime.metrics.registry
         )
+    from bot import heap
+
+    heap.settle()
     try:
         await run_worker(inbox, InboxWorker(inbox, lease_seconds=settings.worker_lease_seconds))
     finally:

@@ -23,11 +23,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 import redis.asyncio as aioredis
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from linebot.v3.messaging import AsyncApiClient, Configuration
 
+from bot.conversation import script_language
 from bot.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.handlers.line_api import FastMessagingApi
 from bot.handlers.line_memo import Memo, MemoryMemo, RedisMemo
@@ -269,7 +271,7 @@ class LineFrontDoor:
             if user_id is None or not raw["webhookEventId"]:
                 continue  # not one-to-one, or no id to recognise a redelivery by
             person = person_key(secret, CHANNEL, user_id)
-            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+            payload = orjson.dumps(raw).decode()
             taken.append(InboxEvent(CHANNEL, raw["webhookEventId"], person, payload))
         try:
             await self.inbox.put(taken)
@@ -290,7 +292,7 @@ class LineFrontDoor:
         await self._process(work, degraded=True)
 
     async def _process(self, work: Work, *, degraded: bool) -> None:
-        event: dict[str, Any] = json.loads(work.event.payload)
+        event: dict[str, Any] = orjson.loads(work.event.payload)
         user_id = _person(event)
         if user_id is None:
             return
@@ -317,7 +319,7 @@ class LineFrontDoor:
         rendered = await work.journal.get("messages")
         if rendered is not None:
             # An earlier attempt rendered the answer: send that, never a second turn.
-            return await deliver(json.loads(rendered))
+            return await deliver(orjson.loads(rendered))
         if event["type"] == "unfollow":
             await self.runtime.forget(CHANNEL, user_id)  # the language too, by the hook
             log.info("line.forgotten")
@@ -325,7 +327,11 @@ class LineFrontDoor:
         inbound = _inbound(event)
         if inbound is None:
             return True
-        lang = await languages.language(user_id)
+        # Words in Japanese are answered in Japanese, whatever the phone is set to: the person
+        # chose to write it. Only otherwise is LINE asked for the profile's language (an HTTP
+        # call for someone new), which also decides for romaji and English.
+        written = script_language(inbound.text) if inbound.kind == "text" else None
+        lang = "ja" if written == "ja" else await languages.language(user_id)
         if work.calm:
             # Over the rate limit: one calm message, no routing work.
             calm = CALM["ja" if (lang or "ja").startswith("ja") else "en"]
@@ -370,7 +376,7 @@ class LineFrontDoor:
     ) -> bool:
         # Written down before the first send (with the messenger's own note, in one write): a
         # second attempt resends exactly this.
-        work.journal.stage("messages", json.dumps(messages, ensure_ascii=False))
+        work.journal.stage("messages", orjson.dumps(messages).decode())
         return await deliver(messages)
 
     @staticmethod
@@ -408,7 +414,7 @@ def _events_of(body: bytes) -> list[dict[str, Any]]:
     """The events of a webhook body, each checked for the fields the bot reads (and those every
     LINE event has); ValueError when the body is not a LINE webhook. Events of types the bot
     does not know pass as they are (it ignores them)."""
-    payload = json.loads(body)
+    payload = orjson.loads(body)
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         raise ValueError("no events")

@@ -10,13 +10,13 @@ so callers see no difference; every other method is the SDK's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi
 from linebot.v3.messaging.exceptions import ApiException
 from yarl import URL
@@ -77,7 +77,7 @@ class FastMessagingApi(AsyncMessagingApi):
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, **headers: str
     ) -> bytes:
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        data = None if body is None else orjson.dumps(body)
         async with self._client().request(
             method,
             self._base + path,
@@ -114,7 +114,7 @@ class FastMessagingApi(AsyncMessagingApi):
 
     async def get_profile(self, user_id: str, **_: Any) -> Profile:
         raw = await self._call("GET", f"/v2/bot/profile/{quote(user_id, safe='')}")
-        language = json.loads(raw).get("language")
+        language = orjson.loads(raw).get("language")
         return Profile(language=language if isinstance(language, str) else None)
 
 

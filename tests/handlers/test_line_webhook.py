@@ -224,6 +224,21 @@ async def test_the_bot_stays_quiet_while_another_channel_holds_the_chat() -> Non
         assert line.api.requests == []
 
 
+async def test_words_in_japanese_are_answered_in_japanese_without_asking_line() -> None:
+    async with line_door() as line:
+        user = new_user_id()
+        line.api.add_user(user, language="en")  # the phone is set to English
+        await line.post(line.webhook.text(user, "ひとりで つらい"))
+        await line.settle()
+        assert [i.lang for i in only_inbounds(line.runtime)] == ["ja"]
+        assert line.api.calls(f"/v2/bot/profile/{user}") == []
+        # English words: the profile decides (romaji is Latin too, so the script cannot)
+        await line.post(line.webhook.text(user, "hello"))
+        await line.settle()
+        assert [i.lang for i in only_inbounds(line.runtime)] == ["ja", "en"]
+        assert len(line.api.calls(f"/v2/bot/profile/{user}")) == 1
+
+
 async def test_the_profile_is_asked_once_for_many_messages() -> None:
     async with line_door() as line:
         user = new_user_id()
