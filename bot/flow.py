@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
@@ -153,15 +154,28 @@ class Flow:
         said = normalise(text)
         if not said or len(said) > 20:
             return None
-        for command, words in self.file.commands.items():
-            if any(said == _word(w) for w in words):
-                return command
-        return None
+        return self._commands.get(said)
 
     def topics_in(self, text: str) -> tuple[str, ...]:
         said = normalise(text)
+        return tuple(code for code, words in self._topic_words if words.search(said))
+
+    # Every message is matched against the file's words: read them into look-ups once.
+    @cached_property
+    def _commands(self) -> dict[str, str]:
+        """Normalised word → command; the first command that lists a word has it."""
+        found: dict[str, str] = {}
+        for command, words in self.file.commands.items():
+            for w in words:
+                found.setdefault(_word(w), command)
+        return found
+
+    @cached_property
+    def _topic_words(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """Per topic, in the file's order, one search for any of its words."""
         return tuple(
-            t.code for t in self.file.topics if any(_word(w) in said for w in t.words if w)
+            (t.code, re.compile("|".join(re.escape(_word(w)) for w in t.words if w) or "(?!)"))
+            for t in self.file.topics
         )
 
     def age_in(self, text: str) -> AgeAnswer | None:

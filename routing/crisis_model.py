@@ -16,7 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -37,16 +37,18 @@ def features(text: str) -> set[str]:
 
     Presence, not counts: a word said twice is no more a crisis than said once.
     """
-    norm = normalize(text)
+    grams, words = _parts(normalize(text))
+    return {"c" + g for g in grams} | {"w" + w for w in words}
+
+
+def _parts(norm: str) -> tuple[set[str], set[str]]:
+    """The character n-grams and the words of a normalised text, each without its prefix."""
     low, high = CHAR_NGRAMS
     grams = {norm[i : i + n] for n in range(low, high + 1) for i in range(len(norm) - n + 1)}
     if _BLANK.search(norm):  # a run of blanks says nothing (filtered only when there is one)
         grams = {g for g in grams if not g.isspace()}
-    found = {"c" + g for g in grams}
     words = _WORD.findall(norm)
-    found.update("w" + w for w in words)
-    found.update(f"w{a} {b}" for a, b in zip(words, words[1:], strict=False))
-    return found
+    return grams, {*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +60,27 @@ class CrisisModel:
     threshold: float
     """Scores at or above this raise a message to crisis (chosen on blind validation sets: see
     scripts/train_crisis_model.py)."""
+    _by_kind: tuple[dict[str, float], dict[str, float]] = field(
+        init=False, repr=False, compare=False
+    )
+    """The weights of character n-grams and of words, without their prefixes: a message's
+    features are looked up without building a prefixed string for each."""
+
+    def __post_init__(self) -> None:
+        chars = {f[1:]: w for f, w in self.weights.items() if f.startswith("c")}
+        words = {f[1:]: w for f, w in self.weights.items() if f.startswith("w")}
+        object.__setattr__(self, "_by_kind", (chars, words))
 
     def score(self, text: str) -> float:
-        found = features(text)
-        if not found:
+        grams, words = _parts(normalize(text))
+        n = len(grams) + len(words)
+        if not n:
             return _sigmoid(self.bias)
-        get = self.weights.get
+        chars, known = self._by_kind
+        char, word = chars.get, known.get
         # The feature vector is L2-normalised at training: every present feature counts 1/√n.
-        total = sum(get(f, 0.0) for f in found) / math.sqrt(len(found))
-        return _sigmoid(self.bias + total)
+        total = sum(char(g, 0.0) for g in grams) + sum(word(w, 0.0) for w in words)
+        return _sigmoid(self.bias + total / math.sqrt(n))
 
     def is_crisis(self, text: str) -> bool:
         return self.score(text) >= self.threshold
