@@ -44,7 +44,7 @@ from typing import Any
 
 import aiohttp
 
-RATES = (100, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000)
+RATES = (100, 200, 300, 400, 450, 500, 550, 600, 750, 1000, 1500, 2000, 3000)
 """Events a second, step by step, until the service is plainly saturated."""
 STEP_SECONDS = 4.0
 DRAIN_SECONDS = 15.0

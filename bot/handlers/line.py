@@ -412,32 +412,48 @@ async def _respond(send: Any, status: int) -> None:
 
 def _events_of(body: bytes) -> list[dict[str, Any]]:
     """The events of a webhook body, each checked for the fields the bot reads (and those every
-    LINE event has); ValueError when the body is not a LINE webhook. Events of types the bot
-    does not know pass as they are (it ignores them)."""
+    LINE event has). Events of types the bot does not know pass as they are (it ignores them).
+
+    A malformed event is left out, and the others are taken: refusing the whole body would have
+    LINE deliver it again and again, and the people whose events were sound would never be
+    answered. ValueError when the body is not a LINE webhook, or none of its events is sound."""
     payload = orjson.loads(body)
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         raise ValueError("no events")
-    for event in events:
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            raise ValueError("an event without a type")
-        for name, kind in _REQUIRED.items():
-            if not isinstance(event.get(name), kind):
-                raise ValueError("an event without " + name)
-        source = event.get("source")
-        token = event.get("replyToken")
-        if (source is not None and not isinstance(source, dict)) or (
-            token is not None and not isinstance(token, str)
-        ):
-            raise ValueError("a malformed event")
-        postback = event.get("postback")
-        if event["type"] == "postback" and not (
-            isinstance(postback, dict) and isinstance(postback.get("data"), str)
-        ):
-            raise ValueError("a postback without data")
-        if event["type"] == "message":
-            _check_message(event.get("message"))
-    return events
+    sound = []
+    for index, event in enumerate(events):
+        try:
+            _check_event(event)
+        except ValueError as exc:
+            # Which one and why, never what it holds.
+            log.warning("line.event_malformed", index=index, why=str(exc))
+            continue
+        sound.append(event)
+    if events and not sound:
+        raise ValueError("no sound event")
+    return sound
+
+
+def _check_event(event: Any) -> None:
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ValueError("an event without a type")
+    for name, kind in _REQUIRED.items():
+        if not isinstance(event.get(name), kind):
+            raise ValueError("an event without " + name)
+    source = event.get("source")
+    token = event.get("replyToken")
+    if (source is not None and not isinstance(source, dict)) or (
+        token is not None and not isinstance(token, str)
+    ):
+        raise ValueError("a malformed event")
+    postback = event.get("postback")
+    if event["type"] == "postback" and not (
+        isinstance(postback, dict) and isinstance(postback.get("data"), str)
+    ):
+        raise ValueError("a postback without data")
+    if event["type"] == "message":
+        _check_message(event.get("message"))
 
 
 def _check_message(message: Any) -> None:

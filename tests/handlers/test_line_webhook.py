@@ -84,6 +84,30 @@ async def test_signed_garbage_is_a_bad_request_and_nothing_is_processed() -> Non
         assert line.api.requests == []
 
 
+async def test_a_malformed_event_is_left_out_and_the_others_are_answered() -> None:
+    from structlog.testing import capture_logs
+
+    async with line_door() as line:
+        user, other = new_user_id(), new_user_id()
+        line.api.add_user(user)
+        line.api.add_user(other)
+        broken = line.webhook.text(other, "これは読まれない")
+        del broken["message"]["text"]  # a text message without its text
+        payload = {"destination": "x", "events": [broken, line.webhook.text(user, "たすけて")]}
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "X-Line-Signature": sign(body)}
+        with capture_logs() as logs:
+            response = await line.client.post("/webhooks/line", content=body, headers=headers)
+            await line.settle()
+        # Refusing the body would have LINE send it again and again, and never answer `user`.
+        assert response.status_code == 200
+        assert [i.text for i in only_inbounds(line.runtime)] == ["たすけて"]
+        assert line.texts(user) and not line.api.delivered[other]
+        dropped = [e for e in logs if e["event"] == "line.event_malformed"]
+        assert [(e["index"], e["why"]) for e in dropped] == [(0, "a text message without text")]
+        assert "これは読まれない" not in repr(logs) and other not in repr(logs)
+
+
 async def test_an_oversized_body_is_refused_before_it_is_read_whole() -> None:
     async with line_door() as line:
         user = new_user_id()
