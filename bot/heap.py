@@ -5,7 +5,9 @@ lexicon's compiled patterns, the second opinion's weights: over a hundred thousa
 and makes many short-lived ones per message. CPython's collector would keep re-examining the
 long-lived part; freezing it once loaded moves it out of the collector's sight, and a larger
 young generation makes the per-message garbage cheaper to collect. Reference cycles made later
-are still collected; a catalog swapped in later is collected as usual when it is replaced.
+are still collected. What was frozen is still freed by reference counting when it is dropped (a
+catalog replaced by a reload); only reference cycles within it stay, once, until the process
+ends — a bounded cost for the collector's time saved on every message.
 """
 
 from __future__ import annotations

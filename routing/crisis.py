@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -220,9 +220,11 @@ class Lexicon(_Strict):
         return self
 
     def expand(self, pattern: str) -> str:
-        return _expand(pattern, self._macros_key())
+        return _expand(pattern, self._macros_key)
 
+    @cached_property
     def _macros_key(self) -> tuple[tuple[str, str], ...]:
+        """The macros, hashable: `_expand`'s cache key (made once per lexicon, not per call)."""
         return tuple(sorted(self.macros.items()))
 
     def _compile(self, pattern: str, where: str) -> re.Pattern[str]:

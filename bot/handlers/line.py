@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -29,7 +30,6 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from linebot.v3.messaging import AsyncApiClient, Configuration
 
-from bot.conversation import script_language
 from bot.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from bot.handlers.line_api import FastMessagingApi
 from bot.handlers.line_memo import Memo, MemoryMemo, RedisMemo
@@ -60,6 +60,8 @@ SHUTDOWN_GRACE = 20.0
 _UNSUPPORTED = frozenset({"sticker", "image", "audio", "video", "file"})
 """Message types the bot cannot read: a kind answer with buttons (a sticker with words is read)."""
 _REQUIRED = {"timestamp": int, "mode": str, "webhookEventId": str, "deliveryContext": dict}
+_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
+"""Hiragana, katakana and half-width katakana: only Japanese is written with them."""
 """Fields every webhook event has (LINE's OpenAPI description): without them it is not LINE's."""
 _FALLBACK = {
     "ja": (
@@ -327,11 +329,12 @@ class LineFrontDoor:
         inbound = _inbound(event)
         if inbound is None:
             return True
-        # Words in Japanese are answered in Japanese, whatever the phone is set to: the person
-        # chose to write it. Only otherwise is LINE asked for the profile's language (an HTTP
-        # call for someone new), which also decides for romaji and English.
-        written = script_language(inbound.text) if inbound.kind == "text" else None
-        lang = "ja" if written == "ja" else await languages.language(user_id)
+        # Words in Japanese (kana: kanji alone may be Chinese) are answered in Japanese,
+        # whatever the phone is set to: the person chose to write it. Only otherwise is LINE
+        # asked for the profile's language (an HTTP call for someone new), which also decides
+        # for romaji, English and Chinese.
+        written_in_kana = inbound.kind == "text" and _KANA.search(inbound.text) is not None
+        lang = "ja" if written_in_kana else await languages.language(user_id)
         if work.calm:
             # Over the rate limit: one calm message, no routing work.
             calm = CALM["ja" if (lang or "ja").startswith("ja") else "en"]

@@ -179,7 +179,7 @@
             const focus = choosing();
             // one answer per question: a double tap must not answer twice
             group.querySelectorAll("button").forEach((x) => { x.disabled = true; });
-            send({ choice: o.payload }, o.label, focus);
+            send({ choice: o.payload }, o.label, focus, group);
           });
           group.appendChild(b);
         }
@@ -207,21 +207,26 @@
 
   // Taps and messages are sent one at a time, in the order they were made: a tap made while an
   // answer is still on its way (a slow phone line, "わすれて" right after a choice) waits its
-  // turn instead of being dropped.
+  // turn instead of being dropped. What the person said shows at once.
+  const TIMEOUT_MS = 15000;
   let queue = Promise.resolve();
-  function send(body, echo, focus) {
-    queue = queue.then(() => deliver(body, echo, focus));
+  function send(body, echo, focus, group) {
+    if (echo) bubble("me", echo);
+    queue = queue.then(() => deliver(body, focus, group));
     return queue;
   }
 
-  async function deliver(body, echo, focus) {
+  async function deliver(body, focus, group) {
     status.textContent = "";
-    if (echo) bubble("me", echo);
+    // a request that hangs must not hold back every later tap and message
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     try {
       const res = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(Object.assign({ session: session, lang: lang }, body)),
+        signal: abort.signal,
       });
       if (!res.ok) throw new Error("HTTP " + res.status);
       const data = await res.json();
@@ -235,6 +240,13 @@
       render(data.messages, focus);
     } catch (err) {
       status.textContent = t("failed");
+      // the question is still open: its buttons come back so the person can tap again
+      const groups = chat.querySelectorAll(".options");
+      if (group && groups.length && groups[groups.length - 1] === group) {
+        group.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -174,3 +174,14 @@ def test_a_double_tap_answers_the_question_once(page: Page) -> None:
     option.dblclick()
     expect(page.locator("#chat .options button:enabled", has_text="16〜18さい")).to_be_visible()
     expect(page.locator("#chat .msg.me")).to_have_count(1)
+
+
+def test_when_a_tap_cannot_be_sent_the_question_stays_open(page: Page) -> None:
+    expect(page.locator("#chat")).to_contain_text("カウンセラーでは ありません")
+    page.route("**/api/chat", lambda route: route.abort())  # the line drops
+    tap(page, "ひとりぼっち・さみしい")
+    expect(page.locator("#status")).to_contain_text("119")
+    page.unroute("**/api/chat")
+    # the same buttons work again: the person is not left with a dead question
+    tap(page, "ひとりぼっち・さみしい")
+    expect(page.locator("#chat .options button:enabled", has_text="16〜18さい")).to_be_visible()

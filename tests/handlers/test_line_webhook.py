@@ -261,6 +261,12 @@ async def test_words_in_japanese_are_answered_in_japanese_without_asking_line() 
         await line.settle()
         assert [i.lang for i in only_inbounds(line.runtime)] == ["ja", "en"]
         assert len(line.api.calls(f"/v2/bot/profile/{user}")) == 1
+        # kanji alone may be Chinese: the profile decides that too
+        chinese = new_user_id()
+        line.api.add_user(chinese, language="zh-TW")
+        await line.post(line.webhook.text(chinese, "我很孤獨"))
+        await line.settle()
+        assert [i.lang for i in only_inbounds(line.runtime)][-1] == "zh-TW"
 
 
 async def test_the_profile_is_asked_once_for_many_messages() -> None:

@@ -26,10 +26,6 @@ RECALL_FLOORS = {
     "crisis_train_8k": 0.94,
     "crisis_train_8l": 0.94,
     "crisis_train_8m": 0.97,
-    # round 9: a plan the lexicon's chores and trip contexts set aside (片付けが終わった夜に全部
-    # おわらせる, 修学旅行でいない週に終わらせよう) — the model may not overrule a context rule
-    "crisis_train_9n": 0.97,
-    "crisis_train_9r": 0.97,
 }
 
 
