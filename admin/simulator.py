@@ -42,7 +42,10 @@ class Simulation(BaseModel):
     )
     at: datetime | None = Field(default=None, description="ISO 8601; now when omitted")
     rule_set_id: int | None = Field(
-        default=None, ge=1, description="a stored version; the active one when omitted"
+        default=None,
+        ge=1,
+        le=2**31 - 1,  # database integers stop there: past it, a clear 422 rather than a 500
+        description="a stored version; the active one when omitted",
     )
 
     @field_validator("at")
