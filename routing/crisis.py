@@ -587,8 +587,6 @@ class _Scanner:
 
     @classmethod
     def build(cls, keyed: Sequence[tuple[int, str, bool]]) -> _Scanner:
-        once = _regex
-
         grouped: dict[str, dict[int, list[re.Pattern[str]]]] = {}
         inside: dict[str, dict[int, list[re.Pattern[str]]]] = {}
         anywhere: dict[int, list[str]] = {}
@@ -597,7 +595,7 @@ class _Scanner:
         for key, pattern, midword in keyed:
             heads = _heads(pattern)
             if heads:
-                regex = once(pattern)
+                regex = _regex(pattern)
                 for pair in heads:
                     pairs.setdefault(pair, []).append((key, regex))
                     if midword:
@@ -607,7 +605,7 @@ class _Scanner:
             if starts is None:
                 anywhere.setdefault(key, []).append(pattern)
                 continue
-            regex = once(pattern)
+            regex = _regex(pattern)
             for ch in sorted(starts):
                 grouped.setdefault(ch, {}).setdefault(key, []).append(regex)
                 if midword:
@@ -620,7 +618,7 @@ class _Scanner:
             {ch: by_key(g) for ch, g in grouped.items()},
             {ch: by_key(g) for ch, g in inside.items()},
             tuple(
-                (key, re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE))
+                (key, _regex("|".join(f"(?:{p})" for p in ps)))
                 for key, ps in sorted(anywhere.items())
             ),
             {pair: tuple(entries) for pair, entries in pairs.items()},
