@@ -60,9 +60,9 @@ SHUTDOWN_GRACE = 20.0
 _UNSUPPORTED = frozenset({"sticker", "image", "audio", "video", "file"})
 """Message types the bot cannot read: a kind answer with buttons (a sticker with words is read)."""
 _REQUIRED = {"timestamp": int, "mode": str, "webhookEventId": str, "deliveryContext": dict}
+"""Fields every webhook event has (LINE's OpenAPI description): without them it is not LINE's."""
 _KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 """Hiragana, katakana and half-width katakana: only Japanese is written with them."""
-"""Fields every webhook event has (LINE's OpenAPI description): without them it is not LINE's."""
 _FALLBACK = {
     "ja": (
         "ごめんなさい、いま うまく 動きませんでした。少し たってから もう一度 送ってください。\n"
