@@ -45,8 +45,11 @@ JOURNAL_TTL = 24 * 3600
 MAX_ATTEMPTS = 5
 """Attempts at one event before it goes to the dead letters (a failing event must not block
 the person's later messages for ever)."""
-REDIS_TIMEOUT = 1.0
-"""Seconds a webhook waits on Redis before it answers in degraded mode instead."""
+REDIS_TIMEOUT = 2.0
+"""Seconds a webhook waits on Redis before it answers in degraded mode instead. A put that
+times out may still have been taken in (Redis was only slow), and then the worker answers too:
+a second welcome. One second was within reach of a loaded machine's stalls; two still leave
+the degraded answer well inside five seconds (a send after it)."""
 
 
 class InboxUnavailable(Exception):
