@@ -121,6 +121,13 @@ def test_past_or_hedged_wishes_are_a_concern_not_a_crisis(text: str) -> None:
     assert assess(text).level is CONCERN
 
 
+@pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
+def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
+    # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
+    # it was taken for a plan with a time.
+    assert assess(text).level is CONCERN
+
+
 def test_a_denial_lowers_a_stated_intent_to_a_concern() -> None:
     assert assess("死ぬつもりはないよ").level is not CRISIS
 
