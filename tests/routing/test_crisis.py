@@ -121,6 +121,33 @@ def test_past_or_hedged_wishes_are_a_concern_not_a_crisis(text: str) -> None:
     assert assess(text).level is CONCERN
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "会社を潰した責任は、命で取る。",
+        "この世から退場します。お疲れさまでした、自分",
+        "亡くなった妻の後を追いたい",
+        "大晦日の夜勤が最後。年は越さない",
+        "隣の爺様が納屋の梁に縄ば掛けとるのが見えた",
+    ],
+)
+def test_ending_life_said_as_paying_leaving_or_following_the_dead_is_a_crisis(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "祖父が亡くなって、後を追うように祖母も亡くなった",
+        "この案件は年は越さないで終わらせたい",
+        "物干しにロープを掛けた",
+        "高校を卒業します",
+    ],
+)
+def test_the_same_words_in_everyday_senses_are_not_a_crisis(text: str) -> None:
+    assert assess(text).level is not CRISIS
+
+
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
 def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
     # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
