@@ -14,11 +14,14 @@ from routing.crisis import (
     RiskState,
     accumulate,
     assess,
+    default_detector,
     load_lexicon,
 )
 from routing.model import RiskLevel
 
 CRISIS, CONCERN, NONE = RiskLevel.CRISIS, RiskLevel.CONCERN, RiskLevel.NONE
+LEXICON = default_detector()
+"""The lexicon alone, without the statistical second opinion."""
 
 
 @pytest.mark.parametrize(
@@ -144,8 +147,38 @@ def test_ending_life_said_as_paying_leaving_or_following_the_dead_is_a_crisis(te
         "高校を卒業します",
     ],
 )
-def test_the_same_words_in_everyday_senses_are_not_a_crisis(text: str) -> None:
-    assert assess(text).level is not CRISIS
+def test_the_lexicon_reads_the_same_words_in_everyday_senses_as_no_crisis(text: str) -> None:
+    # The lexicon's own reading: what the second opinion adds is measured on the labelled sets
+    # (test_crisis_labelled.py), not pinned message by message.
+    assert LEXICON.assess(text).level is not CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A kitchen knife is no kitchen chore when it cut an arm (切ってしまいました held しま).
+        "包丁で腕を何回も切ってしまいました　復興住宅の台所が血だらけです",
+        # A past attempt told before 今度こそ makes the plan now more serious, not past.
+        "前は途中でやめてしもうたけど　今度こそ自分を終わらせる",
+        # Harm feared against anyone, with a knife held (握っとる held と, as in 研ぐ).
+        "わしがあいつを殺してしまいそうじゃ　今包丁握っとる　もう我慢できん",
+    ],
+)
+def test_a_context_rule_does_not_set_aside_what_it_was_not_written_for(text: str) -> None:
+    assert assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "子どもが指を包丁で切ってしまった、病院どこ",
+        "出刃包丁で鯵を捌く練習をしとる",
+        "ナイフとフォーク持ってる",
+        "今日の暑さ、ほんま死ぬわ。エアコンつけとるで",
+    ],
+)
+def test_kitchen_knives_and_heat_stay_ordinary(text: str) -> None:
+    assert LEXICON.assess(text).level is not CRISIS
 
 
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
