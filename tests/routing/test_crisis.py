@@ -181,6 +181,40 @@ def test_kitchen_knives_and_heat_stay_ordinary(text: str) -> None:
     assert LEXICON.assess(text).level is not CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "もう生きない。そう決めた",
+        "この体で生きていく意味がない。自分で幕を引く",
+        "痛みがまた強くなった。明日の朝は迎えないつもり",
+        "次の面談でまた言われたら、その帰りに飛ぶ",
+        "EAPご担当者様　ODいたしました。申し訳ございません。",
+        "凍死って楽ってほんと？冬の山に行こうかと思ってる",
+        "is drowning painful? asking because i want to be with my wife again",
+        "cutting rn. cant stop",
+        "he said he's gonna walk into the ocean and hung up",
+        "the charcoal's in the trunk. parents think i'm going to a job interview",
+    ],
+)
+def test_intent_acts_and_methods_said_flat_formally_or_in_english_are_read(text: str) -> None:
+    assert LEXICON.assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "もう生きないといけないのか",
+        "明日の朝は迎えに行けない",
+        "帰りに飛ぶように走った",
+        "冬の川なら魚がすぐ釣れる",
+        "is drowning a real risk for kids at the beach",
+        "the charcoal is in the car for the bbq",
+    ],
+)
+def test_their_everyday_lookalikes_are_not(text: str) -> None:
+    assert LEXICON.assess(text).level is not CRISIS
+
+
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
 def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
     # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
