@@ -194,6 +194,14 @@ def test_kitchen_knives_and_heat_stay_ordinary(text: str) -> None:
         "cutting rn. cant stop",
         "he said he's gonna walk into the ocean and hung up",
         "the charcoal's in the trunk. parents think i'm going to a job interview",
+        "ここで話しても変わらない。俺は死ぬ。それだけ",
+        "明日を迎える気はない。本当に",
+        "年越す前に片付ける 俺ごと",
+        "この辺で人来ねえ崖とか知らね？",
+        "死亡率が一番高い方法は何ですか。失敗したくないので",
+        "もう我慢できねえ 上司 明日 刺す",
+        "タンス整理して形見になるもの分けた。写真も処分した",
+        "once the casino closes tonight i'm walking into the lake",
     ],
 )
 def test_intent_acts_and_methods_said_flat_formally_or_in_english_are_read(text: str) -> None:
@@ -209,6 +217,11 @@ def test_intent_acts_and_methods_said_flat_formally_or_in_english_are_read(text:
         "冬の川なら魚がすぐ釣れる",
         "is drowning a real risk for kids at the beach",
         "the charcoal is in the car for the bbq",
+        "致死率の高い感染症のニュース怖いね、手洗いしよ",
+        "弟がプリン食べた、あいつ殺す",
+        "俺は死ぬほど眠い",
+        "人が来ない屋上でお昼食べるのが好き",
+        "祖母の形見分けをした",
     ],
 )
 def test_their_everyday_lookalikes_are_not(text: str) -> None:
