@@ -202,6 +202,21 @@ def test_kitchen_knives_and_heat_stay_ordinary(text: str) -> None:
         "もう我慢できねえ 上司 明日 刺す",
         "タンス整理して形見になるもの分けた。写真も処分した",
         "once the casino closes tonight i'm walking into the lake",
+        "迷惑かけたくないから、ひっそり命絶つ",
+        "配信者やめるんじゃなくて、人間やめる。比喩じゃなく",
+        "生きて借金を返すより、死んで返す方が早い。そうするよ",
+        "明日で人生最後",
+        "ﾘｽｶ深すぎた",
+        "北陸の崖と富士の森、どっちが確実なのかな",
+        "介護でもう限界。いま母に手をあげそう",
+        "刺すって言われた",
+        "leaving this world tomorrow morning before work. sorry to whoever reads this",
+        "one more week then i'm sewersliding, i already picked the day",
+        "dad's strangling mum in the kitchen help",
+        "gonna stab my stepdad when he gets home, knife's ready",
+        "jumped off the balcony, leg is def broken, cant get up",
+        "which method has the highest chance of working first try",
+        "wrote my note",
     ],
 )
 def test_intent_acts_and_methods_said_flat_formally_or_in_english_are_read(text: str) -> None:
@@ -222,6 +237,10 @@ def test_intent_acts_and_methods_said_flat_formally_or_in_english_are_read(text:
         "俺は死ぬほど眠い",
         "人が来ない屋上でお昼食べるのが好き",
         "祖母の形見分けをした",
+        "覚醒剤やめますか、それとも人間やめますか",
+        "this is my last night in Tokyo, going back home tomorrow",
+        "弟に殺すって言われた笑",
+        "a place in japan where people go to see cherry blossoms",
     ],
 )
 def test_their_everyday_lookalikes_are_not(text: str) -> None:
