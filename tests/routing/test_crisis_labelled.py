@@ -92,6 +92,8 @@ BLIND_FLOORS = {
     "crisis_final_j.yaml": 0.912,
     "crisis_final_k.yaml": 0.898,
     "crisis_final_l.yaml": 0.921,
+    "crisis_final_m.yaml": 0.969,
+    "crisis_final_n.yaml": 0.969,
 }
 """What each blind set measured when first read by the detector (benchmarks/crisis_eval.py)."""
 
