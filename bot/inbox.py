@@ -100,7 +100,9 @@ class Journal(Protocol):
 
     `set` is written down before it returns. `stage` is only noted: it is written with the next
     `set` or `flush`, in the same write, so a caller about to act (send) writes everything that
-    must be known before the act at once. `get` reads a staged value back at once."""
+    must be known before the act at once. `get` reads a staged value back at once. What is
+    still staged when the event is acknowledged goes with the journal (the acknowledgement
+    drops it); a worker whose lease went first flushes it for the next owner (bot/worker.py)."""
 
     async def get(self, name: str) -> str | None: ...
 
@@ -173,15 +175,21 @@ class RedisJournal:
             return
         staged, self._staged = self._staged, {}
         fields: Mapping[Any, Any] = staged
-        if self._expires:
-            await self.client.hset(self.key, mapping=fields)
-        else:
-            # Issued together, so both go in the same pipeline, in this order.
-            await asyncio.gather(
-                self.client.hset(self.key, mapping=fields),
-                self.client.expire(self.key, JOURNAL_TTL),
-            )
-            self._expires = True
+        try:
+            if self._expires:
+                await self.client.hset(self.key, mapping=fields)
+            else:
+                # Issued together, so both go in the same pipeline, in this order.
+                await asyncio.gather(
+                    self.client.hset(self.key, mapping=fields),
+                    self.client.expire(self.key, JOURNAL_TTL),
+                )
+                self._expires = True
+        except BaseException:
+            # Still to be written (with the next write, or by the worker for the next owner);
+            # a value staged meanwhile is the newer one.
+            self._staged = {**staged, **self._staged}
+            raise
         if self._values is not None:
             self._values.update(staged)
 

@@ -32,6 +32,7 @@ from bot.inbox import (
     MAX_ATTEMPTS,
     PARTITIONS,
     InboxEvent,
+    Journal,
     RedisInbox,
     backoff,
     partition_of,
@@ -299,10 +300,11 @@ class InboxWorker:
         if entry.deliveries > MAX_DELIVERIES:
             await self._settle(self.inbox.dead_letter, entry, "delivered too often")
             return
+        journal = self.inbox.journal(event, fresh=entry.deliveries == 1)
         done = await run_with_retries(
             event,
             processor,
-            self.inbox.journal(event, fresh=entry.deliveries == 1),
+            journal,
             self.limiter,
             self.inbox.metrics,
             first_attempt=entry.deliveries,
@@ -310,24 +312,38 @@ class InboxWorker:
             still_mine=lambda: partition in self.owned,
             retry_forever=REDIS_DOWN,
         )
-        if partition not in self.owned:
-            return  # the lease went while we worked: the new owner settles it
-        if done:
-            await self._settle(self.inbox.done, entry)
-        else:
-            await self._settle(self.inbox.dead_letter, entry, "every attempt failed")
+        if partition in self.owned:
+            if done:
+                settled = await self._settle(self.inbox.done, entry)
+            else:
+                settled = await self._settle(self.inbox.dead_letter, entry, "every attempt failed")
+            if settled:
+                return
+        # The lease went while we worked: the new owner settles the event, and must find what
+        # already went out, which the journal may still hold only in memory (bot/inbox.py).
+        await self._keep(journal)
 
-    async def _settle(self, how: Callable[..., Awaitable[None]], entry: Entry, *why: str) -> None:
-        """Acknowledge (or dead-letter) the entry, retrying through a Redis outage."""
+    async def _settle(self, how: Callable[..., Awaitable[None]], entry: Entry, *why: str) -> bool:
+        """Acknowledge (or dead-letter) the entry, retrying through a Redis outage while the
+        partition is ours; False when the lease went first."""
         attempt = 0
         while entry.partition in self.owned:
             try:
                 await how(entry.partition, entry.entry_id, entry.event, *why)
-                return
+                return True
             except REDIS_DOWN as exc:
                 attempt += 1
                 log.warning("worker.ack_failed", error=type(exc).__name__)
                 await asyncio.sleep(backoff(attempt))
+        return False
+
+    @staticmethod
+    async def _keep(journal: Journal) -> None:
+        try:
+            await journal.flush()
+        except REDIS_DOWN as exc:
+            # Then a refused reply token or a push's retry key still tells the next owner.
+            log.warning("worker.journal_not_kept", error=type(exc).__name__)
 
 
 async def run_worker(inbox: RedisInbox, worker: InboxWorker | None = None) -> None:

@@ -119,13 +119,12 @@ class LineMessenger:
                     user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent
                 )
             if status == 200 and journal is not None:
-                # Kept although the acknowledgement follows at once: the acknowledgement can
-                # fail, or the lease go, and then a later attempt must know this batch is out
-                # (a refused reply token proves it only while the token is fresh).
-                await journal.set(f"sent:{i}", "1")
+                # Noted, not yet written: a later attempt must know this batch is out (a refused
+                # reply token proves it only while the token is fresh), and it is written before
+                # the next batch is sent, or by the worker when the lease went before the
+                # acknowledgement (which drops the journal whole): no round trip of its own.
+                journal.stage(f"sent:{i}", "1")
             delivered = delivered and status == 200
-        if journal is not None:
-            await journal.flush()  # nothing to send, yet what was staged is kept
         return delivered
 
     async def _reply(
