@@ -1,11 +1,13 @@
-"""The three LINE Messaging API calls the bot makes per message, on one plain aiohttp session.
+"""The three LINE Messaging API calls the bot makes per message, on a bare HTTP/1.1 client.
 
 `FastMessagingApi` is the SDK's `AsyncMessagingApi` with `reply_message`, `push_message` and
 `get_profile` sent straight from the request objects: the SDK's generated path validates every
 argument with pydantic, serialises the request model by model, and its session looks up the
 proxy and ~/.netrc in a thread on every call (`trust_env`), which together cost a worker more
-than the conversation itself. Errors are the SDK's own `ApiException` (status, headers, body),
-so callers see no difference; every other method is the SDK's.
+than the conversation itself; and aiohttp's own client still took about three times the CPU of
+the bare one (bot/handlers/line_http.py), which is used unless the environment names a proxy.
+Errors are the SDK's own `ApiException` (status, headers, body), or aiohttp's ClientError when
+no answer came, so callers see no difference; every other method is the SDK's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import orjson
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi
 from linebot.v3.messaging.exceptions import ApiException
 from yarl import URL
+
+from bot.handlers.line_http import Origin
 
 CONNECTIONS = 64
 """Calls to LINE at once from one process (the SDK's default is five per core)."""
@@ -61,6 +65,7 @@ class FastMessagingApi(AsyncMessagingApi):
         except LookupError:
             self._proxy_auth = None
         self._session: aiohttp.ClientSession | None = None
+        self._origin = None if self._proxy else Origin(self._base, connections=CONNECTIONS)
 
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running event loop.
@@ -71,6 +76,8 @@ class FastMessagingApi(AsyncMessagingApi):
         return self._session
 
     async def close(self) -> None:
+        if self._origin is not None:
+            self._origin.close()
         if self._session is not None:
             await self._session.close()
 
@@ -78,11 +85,19 @@ class FastMessagingApi(AsyncMessagingApi):
         self, method: str, path: str, body: dict[str, Any] | None = None, **headers: str
     ) -> bytes:
         data = None if body is None else orjson.dumps(body)
+        sent = {**self._headers, **headers} if headers else self._headers
+        if self._origin is not None:
+            answer = await self._origin.request(method, path, data, sent)
+            if not 200 <= answer.status <= 299:
+                raise ApiException(
+                    http_resp=_Response(answer.status, answer.reason, answer.body, answer.headers)
+                )
+            return answer.body
         async with self._client().request(
             method,
             self._base + path,
             data=data,
-            headers={**self._headers, **headers} if headers else self._headers,
+            headers=sent,
             proxy=self._proxy,
             proxy_auth=self._proxy_auth,
         ) as response:
