@@ -94,6 +94,8 @@ BLIND_FLOORS = {
     "crisis_final_l.yaml": 0.921,
     "crisis_final_m.yaml": 0.969,
     "crisis_final_n.yaml": 0.969,
+    "crisis_final_o.yaml": 0.990,
+    "crisis_final_p.yaml": 1.000,
 }
 """What each blind set measured when first read by the detector (benchmarks/crisis_eval.py)."""
 
