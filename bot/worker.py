@@ -27,6 +27,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 
+from bot.autopipeline import AutoPipelineRedis
 from bot.inbox import (
     GROUP,
     MAX_ATTEMPTS,
@@ -88,6 +89,11 @@ class InboxWorker:
     ) -> None:
         self.inbox = inbox
         self.redis = inbox.client
+        # The blocking read goes over a connection of its own, talked to directly as the
+        # auto-pipelined client talks (bot/autopipeline.py: a fraction of redis-py's CPU a
+        # round trip, and at a moderate rate there is a read for almost every event). It
+        # carries nothing else, so its blocking holds nothing up.
+        self._reads = AutoPipelineRedis(connection_pool=inbox.client.connection_pool)
         # Through the auto-pipelined client: the checks of the events in hand share round trips.
         self.limiter = limiter or RedisRateLimiter(inbox.batched, inbox.prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -124,6 +130,7 @@ class InboxWorker:
             leases.cancel()
             await asyncio.gather(leases, return_exceptions=True)
             await self._hand_back()
+            await self._reads.aclose()
 
     async def _until_redis(self, call: Callable[[], Awaitable[None]]) -> None:
         attempt = 0
@@ -240,7 +247,7 @@ class InboxWorker:
             room = self.max_in_hand - sum(self._in_hand.values())
             streams: dict[Any, Any] = {self.inbox.stream(p): ">" for p in sorted(self.owned)}
             try:
-                reply: Any = await self.redis.xreadgroup(
+                reply: Any = await self._reads.xreadgroup(
                     GROUP, self.name, streams, count=max(1, min(self.batch, room)), block=250
                 )
             except REDIS_DOWN as exc:
