@@ -247,6 +247,48 @@ def test_their_everyday_lookalikes_are_not(text: str) -> None:
     assert LEXICON.assess(text).level is not CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ライターで腕焼いた。まだヒリヒリする",
+        "根性焼きしちゃった",
+        "I burned my arm with a lighter on purpose",
+        "さっき せんざい のんじゃった",
+        "倉庫の薬品を飲みました。喉が焼ける",
+        "胸ぐらつかまれて、今トイレに逃げてる",
+        "彼がまだ部屋にいる。戻ったら何されるかわかんない",
+        "猟銃で自分を撃つつもり",
+        "リスカ今日5回目",
+        "明日の朝、海に出る。戻ってくるつもりはない",
+        "父の四十九日が済んだら後を追います",
+        "給料日が来たら死ぬ",
+        "友達から「薬全部飲んだ」って来てそれから既読つかない",
+        "推しの引退ライブが終わったら死ぬって決めてる",
+    ],
+)
+def test_round_15_burns_poisons_in_kana_grips_and_leavings_are_read(text: str) -> None:
+    assert LEXICON.assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "夏休みに海で腕焼いた",
+        "子育てに手を焼いた",
+        "せんざい 買い忘れた",
+        "今夜は帰るつもりはない、オールする",
+        "部活の練習きつすぎて死ぬ",
+        "風邪薬、箱に書いてある通り飲んだ",
+        "ライブのあとビール全部飲んだ",
+        "質問があります。ジュース全部飲んだら怒られますか",
+        "推しが尊すぎて死ぬ",
+    ],
+)
+def test_round_15_lookalikes_tans_chores_nights_out_and_live_shows_are_not(text: str) -> None:
+    # ライブ, 思うと and あります once read as medicine names (イブ, ウット, リーマス).
+    assert LEXICON.assess(text).level is not CRISIS
+
+
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
 def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
     # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
