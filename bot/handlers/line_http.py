@@ -7,6 +7,10 @@ and every event costs a worker a reply and sometimes a profile read. It does onl
 calls need: bodies with Content-Length, answers with Content-Length or chunked (or read to the
 close), http and https (the system's certificate authorities); no redirects, no compression
 (none is asked for), no proxy (bot/handlers/line_api.py keeps aiohttp when one is set).
+
+Answers are parsed by httptools (llhttp, Node's parser), strictly: anything it refuses (a bad
+status line or header, conflicting lengths, a bad chunk), a switch of protocol, or a second
+answer nobody asked for is no answer (ConnectionFailed), and the connection goes.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import aiohttp
+import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 16 * 1024 * 1024
-"""LINE answers with a few hundred bytes: anything near these is not LINE's answer."""
+"""LINE answers with a few hundred bytes: anything near these is not LINE's answer. An answer
+is refused when its head runs past MAX_HEAD_BYTES, its body past MAX_BODY_BYTES, or all of it
+(chunk framing and trailers too) past the two together."""
 KEEPALIVE_SECONDS = 15.0
 """An idle connection older than this is closed rather than reused (aiohttp's default): servers
 close idle connections after a while, and a request sent just as they do gets no answer."""
@@ -132,8 +139,13 @@ class Origin:
             self._idle.pop().close()
 
 
+class _Refused(Exception):
+    """Raised by the parser's callbacks: well-formed, but not an answer to take."""
+
+
 class _Connection(asyncio.Protocol):
-    """One connection: sends a request, parses the answer as it arrives, hands it over whole."""
+    """One connection: sends a request, has httptools parse the answer as it arrives (its
+    callbacks are the on_* methods below), hands it over whole."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -142,20 +154,22 @@ class _Connection(asyncio.Protocol):
         """True once any byte of an answer to the request in hand came."""
         self.idle_since = 0.0
         self._waiter: asyncio.Future[Answer] | None = None
-        self._buffer = bytearray()
-        self._status = 0
-        self._reason = ""
+        self._parser = httptools.HttpResponseParser(self)
+        self._received = 0
+        """Bytes of the answer in hand so far, all told."""
+        self._fields: list[tuple[bytes, bytes]] = []
+        self._reason = b""
         self._headers: CIMultiDict[str] | None = None
-        self._length: int | None = None
-        """Body bytes still expected; None: chunked, or to the close."""
-        self._chunked = False
-        self._body = bytearray()
+        """Set once the head of the (final, not 1xx) answer is whole."""
+        self._body: list[bytes] = []
+        self._size = 0
+        self._answer: Answer | None = None
 
     async def exchange(self, message: bytes) -> Answer:
         assert self.transport is not None and self._waiter is None
         self.reusable = False  # until a whole answer has come and allows it
         self.heard = False
-        self._status, self._headers, self._body = 0, None, bytearray()
+        self._received, self._headers, self._answer = 0, None, None
         waiter = self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(message)
         try:
@@ -180,25 +194,38 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.heard = True
-        if self._waiter is None or self._waiter.done():
+        waiter = self._waiter
+        if waiter is None or waiter.done():
             self.close()  # nothing was asked: not a server to keep talking to
             return
-        self._buffer += data
-        try:
-            answer = self._parse()
-        except ValueError as exc:
-            self._fail(ConnectionFailed(f"not an HTTP answer: {exc}"))
+        self._received += len(data)
+        if self._received > MAX_HEAD_BYTES + MAX_BODY_BYTES:
+            self._fail(ConnectionFailed("not an HTTP answer: answer too large"))
             return
-        if answer is not None:
-            self._waiter.set_result(answer)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(ConnectionFailed("not an HTTP answer: a switch of protocol"))
+            return
+        except httptools.HttpParserError as exc:
+            why = exc.__context__ if isinstance(exc.__context__, _Refused) else exc
+            self._fail(ConnectionFailed(f"not an HTTP answer: {why}"))
+            return
+        if self._answer is not None:
+            waiter.set_result(self._answer)
+        elif self._headers is None and self._received > MAX_HEAD_BYTES:
+            self._fail(ConnectionFailed("not an HTTP answer: head too large"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reusable = False
         self.transport = None
         if self._waiter is None or self._waiter.done():
             return
-        if self._headers is not None and self._length is None and not self._chunked:
-            self._waiter.set_result(self._answer())  # an answer that ends with the connection
+        headers = self._headers
+        if headers is not None and not (
+            "Content-Length" in headers or "Transfer-Encoding" in headers
+        ):
+            self._waiter.set_result(self._whole(headers))  # an answer that ends with the close
             return
         self._fail(ConnectionFailed("the connection closed before the answer was whole"))
 
@@ -207,94 +234,49 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_exception(exc)
         self.close()
 
-    # ------------------------------------------------------------ parsing
-    def _parse(self) -> Answer | None:
-        """The answer once it is whole; None while more is to come. ValueError: not HTTP."""
-        if self._headers is None and not self._parse_head():
-            return None
-        if self._chunked:
-            if not self._parse_chunks():
-                return None
-        elif self._length is not None:
-            if len(self._buffer) < self._length:
-                return None
-            self._body += self._buffer[: self._length]
-            del self._buffer[: self._length]
-        else:
-            self._body += self._buffer
-            self._buffer.clear()
-            if len(self._body) > MAX_BODY_BYTES:
-                raise ValueError("body too large")
-            return None  # to the close
-        if self._buffer:
-            raise ValueError("more than one answer")
-        return self._answer()
+    # ------------------------------------------------------------ httptools' callbacks
+    def on_message_begin(self) -> None:
+        if self._answer is not None:
+            raise _Refused("more than one answer")
+        self._fields, self._reason, self._body, self._size = [], b"", [], 0
 
-    def _parse_head(self) -> bool:
-        while True:
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buffer) > MAX_HEAD_BYTES:
-                    raise ValueError("head too large")
-                return False
-            lines = bytes(self._buffer[:end]).decode("latin-1").split("\r\n")
-            del self._buffer[: end + 4]
-            version, _, rest = lines[0].partition(" ")
-            code, _, reason = rest.partition(" ")
-            if not version.startswith("HTTP/1.") or not code.isdigit() or len(code) != 3:
-                raise ValueError("bad status line")
-            if not 100 <= int(code) < 200:
-                break  # 1xx are interim: the real answer follows
-        headers: CIMultiDict[str] = CIMultiDict()
-        for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if not colon or not name or name != name.strip():
-                raise ValueError("bad header line")
-            headers.add(name, value.strip())
-        self._status, self._reason, self._headers = int(code), reason, headers
-        connection = headers.get("Connection", "").lower()
-        keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-        self._chunked = "chunked" in headers.get("Transfer-Encoding", "").lower()
-        self._length = None
-        if self._status in (204, 304):
-            self._length = 0
-        elif not self._chunked and "Content-Length" in headers:
-            length = headers["Content-Length"]
-            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                raise ValueError("bad Content-Length")
-            self._length = int(length)
-        elif not self._chunked:
-            keep = False  # the body ends with the connection
-        self.reusable = keep
-        return True
+    def on_status(self, reason: bytes) -> None:
+        self._reason += reason  # in pieces when it came so
 
-    def _parse_chunks(self) -> bool:
-        while True:
-            end = self._buffer.find(b"\r\n")
-            if end < 0:
-                if len(self._buffer) > MAX_HEAD_BYTES:
-                    raise ValueError("chunk size line too long")
-                return False
-            size_text = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise ValueError("bad chunk size") from None
-            if size == 0:
-                trailer = self._buffer.find(b"\r\n\r\n", end)
-                if trailer < 0:
-                    return False
-                del self._buffer[: trailer + 4]
-                return True
-            if len(self._buffer) < end + 2 + size + 2:
-                return False
-            if len(self._body) + size > MAX_BODY_BYTES:
-                raise ValueError("body too large")
-            self._body += self._buffer[end + 2 : end + 2 + size]
-            del self._buffer[: end + 2 + size + 2]
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields.append((name, value))  # trailers too, after the head: never read
 
-    def _answer(self) -> Answer:
-        assert self._headers is not None
+    def on_headers_complete(self) -> None:
+        if self._parser.get_http_version() not in ("1.1", "1.0"):
+            raise _Refused("not HTTP/1.x")
+        if 100 <= self._parser.get_status_code() < 200:
+            return  # interim: the real answer follows
+        headers = CIMultiDict(
+            [
+                (name.decode("latin-1"), value.decode("latin-1").strip())
+                for name, value in self._fields
+            ]
+        )
+        length = headers.get("Content-Length")  # digits: the parser checked
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            raise _Refused("body too large")
+        self._headers = headers
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size > MAX_BODY_BYTES:
+            raise _Refused("body too large")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._headers is not None:  # not the end of an interim answer
+            self.reusable = self._parser.should_keep_alive()
+            self._answer = self._whole(self._headers)
+
+    def _whole(self, headers: CIMultiDict[str]) -> Answer:
         return Answer(
-            self._status, self._reason, CIMultiDictProxy(self._headers), bytes(self._body)
+            self._parser.get_status_code(),
+            self._reason.decode("latin-1"),
+            CIMultiDictProxy(headers),
+            b"".join(self._body),
         )

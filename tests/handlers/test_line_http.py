@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from linebot.v3.messaging import AsyncApiClient, Configuration
 
+from bot.handlers import line_http
 from bot.handlers.line_api import FastMessagingApi
 from bot.handlers.line_http import ConnectionFailed, Origin
 from bot.handlers.line_send import LineMessenger
@@ -177,6 +178,155 @@ async def test_what_is_not_http_or_not_there_is_no_answer() -> None:
         await gone.request("GET", "/", None, {})
 
 
+CHUNKED_WITH_EXTENSIONS_AND_TRAILERS = (
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Line-Request-Id: r1\r\n\r\n"
+    b'3;name=value;quoted="a;b \\" c"\r\n{"a\r\n'
+    b'2;bare\r\n":\r\n'
+    b'A;n=1;m=""\r\n 1, "b": 2\r\n'
+    b"1\r\n}\r\n"
+    b"0;last=1\r\nX-Line-Request-Id: from-the-trailer\r\nServer-Timing: total;dur=3\r\n\r\n"
+)
+
+
+async def test_chunks_with_extensions_and_trailers_come_whole_and_the_connection_is_kept() -> None:
+    async with serving(lambda s, _: CHUNKED_WITH_EXTENSIONS_AND_TRAILERS) as (url, _, connections):
+        origin = Origin(url)
+        first = await origin.request("GET", "/", None, {})
+        second = await origin.request("GET", "/", None, {})
+        origin.close()
+    assert first.body == second.body == b'{"a": 1, "b": 2}'
+    # The trailer is not part of the head the caller reads.
+    assert first.headers.getall("X-Line-Request-Id") == ["r1"]
+    assert "Server-Timing" not in first.headers
+    assert connections == [0]
+
+
+async def test_an_answer_written_a_byte_at_a_time_comes_whole() -> None:
+    answers = [
+        b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b'{"length": 1}', "X-A:  spaced  "),
+        CHUNKED_WITH_EXTENSIONS_AND_TRAILERS,
+    ]
+    writes: list[int] = []
+
+    async def trickle(server: Server, answer: bytes) -> None:
+        for i in range(len(answer)):
+            server.transport.write(answer[i : i + 1])
+            writes.append(i)
+            await asyncio.sleep(0.001)
+
+    tasks = []
+
+    def respond(server: Server, _: bytes) -> bytes:
+        tasks.append(asyncio.ensure_future(trickle(server, answers[server.count - 1])))
+        return b""
+
+    async with serving(respond) as (url, _, connections):
+        origin = Origin(url)
+        first = await origin.request("GET", "/", None, {})
+        second = await origin.request("GET", "/", None, {})
+        origin.close()
+    assert (first.status, first.reason, first.body) == (200, "OK", b'{"length": 1}')
+    assert first.headers["x-a"] == "spaced"
+    assert second.body == b'{"a": 1, "b": 2}'
+    assert len(writes) == sum(map(len, answers))
+    assert connections == [0]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        b"HTTP/1.1 200 OK\r\nNo Colon Here\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
+        ok(b"one") + ok(b"two"),  # an answer nobody asked for
+    ],
+    ids=[
+        "four-digit-status",
+        "no-status",
+        "no-space",
+        "lowercase-protocol",
+        "not-http-1",
+        "bare-newlines",
+        "header-without-colon",
+        "bad-content-length",
+        "two-content-lengths",
+        "length-and-chunked",
+        "bad-chunk-size",
+        "protocol-switch",
+        "two-answers",
+    ],
+)
+async def test_a_malformed_answer_is_no_answer_and_its_connection_goes(answer: bytes) -> None:
+    async with serving(lambda s, _: answer if s.connection == 0 else ok(b"fine")) as (
+        url,
+        _,
+        connections,
+    ):
+        origin = Origin(url)
+        with pytest.raises(ConnectionFailed, match="not an HTTP answer"):
+            await origin.request("POST", "/", b"{}", {})
+        assert (await origin.request("POST", "/", b"{}", {})).body == b"fine"
+        origin.close()
+    assert connections == [0, 1]
+
+
+async def test_a_head_too_long_is_refused() -> None:
+    huge = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"p" * line_http.MAX_HEAD_BYTES + b"\r\n"
+    async with serving(lambda s, _: huge) as (url, _, _):
+        origin = Origin(url)
+        with pytest.raises(ConnectionFailed, match="head too large"):
+            await origin.request("GET", "/", None, {})
+        origin.close()
+
+
+async def test_a_body_over_the_limit_is_refused_however_it_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(line_http, "MAX_BODY_BYTES", 1000)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (300, b"c" * 300) for _ in range(4))
+    answers = {
+        b"/fits": ok(b"f" * 1000),
+        b"/length": ok(b"l" * 1001),
+        b"/announced": b"HTTP/1.1 200 OK\r\nContent-Length: 1001\r\n\r\n",  # and nothing more
+        b"/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks,
+        b"/close": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"e" * 1001,
+    }
+
+    def respond(_: Server, request: bytes) -> bytes:
+        return answers[request.split(b" ")[1]]
+
+    async with serving(respond) as (url, _, _):
+        origin = Origin(url)
+        assert len((await origin.request("GET", "/fits", None, {})).body) == 1000
+        for path in ("/length", "/announced", "/chunked", "/close"):
+            with pytest.raises(ConnectionFailed, match="body too large"):
+                async with asyncio.timeout(5):
+                    await origin.request("GET", path, None, {})
+        origin.close()
+
+
+async def test_trailers_that_do_not_end_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(line_http, "MAX_HEAD_BYTES", 1000)
+    monkeypatch.setattr(line_http, "MAX_BODY_BYTES", 1000)
+    endless = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+    endless += b"".join(b"X-T%d: %s\r\n" % (i, b"t" * 100) for i in range(30))
+    async with serving(lambda s, _: endless) as (url, _, _):
+        origin = Origin(url)
+        with pytest.raises(ConnectionFailed, match="answer too large"):
+            async with asyncio.timeout(5):
+                await origin.request("GET", "/", None, {})
+        origin.close()
+
+
 async def test_a_rate_limit_from_line_is_waited_out_as_long_as_line_asks() -> None:
     def respond(server: Server, _: bytes) -> bytes:
         if server.count == 1:
@@ -260,6 +410,8 @@ def test_uvloop_which_the_worker_runs_on_gets_the_same_answers() -> None:
         test_an_answer_given_up_on_is_never_taken_for_the_next_one,
         test_a_read_is_sent_again_when_the_kept_connection_had_closed,
         test_a_post_that_may_have_arrived_is_not_sent_again_by_the_client,
+        test_chunks_with_extensions_and_trailers_come_whole_and_the_connection_is_kept,
+        test_an_answer_written_a_byte_at_a_time_comes_whole,
     ):
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(scenario())
