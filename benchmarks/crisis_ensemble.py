@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     if not args.files:
         print(
-            "no files given: the blind sets (never learnt from; validation sets chose the threshold)"
+            "no files given: the blind sets (never learnt from, never tuned on)"
             if blind_files()
             else "no files given: measuring the training sets themselves (NOT blind figures)"
         )

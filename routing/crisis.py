@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from routing.conjugate import expand_verbs, trie
-from routing.crisis_model import default_model
+from routing.crisis_model import CrisisModel, default_concern_model, default_model, parts
 from routing.model import RiskLevel
 from routing.normalize import (
     devoice,
@@ -850,9 +850,12 @@ _DETECTOR = default_detector()
 
 
 _SECOND_OPINION = default_model()
+_ATTENTION = default_concern_model()
 
 MODEL_SIGNAL = "model.crisis"
 """The signal id a crisis raised by the statistical second opinion carries (no lexicon id)."""
+CONCERN_MODEL_SIGNAL = "model.concern"
+"""The signal id of a concern raised by the concern model."""
 
 
 def second_opinion_may_raise(found: Assessment) -> bool:
@@ -875,15 +878,35 @@ def assess(text: str) -> Assessment:
     (SAFETY.md), and the model learnt concern messages as not crisis, so it raises few of them.
     The lexicon's context rules stand: an idiom, a benign sense, a past or hedged wish keep the
     lexicon's reading, whatever the model says (`second_opinion_may_raise`).
+
+    Where neither found anything worth attention, the concern model may raise the message to
+    concern: the lexicon knows loneliness and hopelessness in few of the ways people say them,
+    and a concern is acknowledged kindly and adds up over the conversation (`accumulate`), so
+    a distress said plainly should not pass as ordinary. It counts as the weakest concern (the
+    concern threshold), and it too leaves what a context rule set aside.
     """
+    return assess_with(text, _SECOND_OPINION, _ATTENTION)
+
+
+def assess_with(text: str, second_opinion: CrisisModel, attention: CrisisModel) -> Assessment:
+    """`assess` with other models (scripts/train_crisis_model.py cross-validates with it)."""
     found = _DETECTOR.assess(text)
-    if not second_opinion_may_raise(found) or not _SECOND_OPINION.is_crisis(text):
+    if not second_opinion_may_raise(found):
         return found
-    return Assessment(
-        RiskLevel.CRISIS,
-        (MODEL_SIGNAL, *found.signals),
-        max(found.score, _DETECTOR.lexicon.thresholds.crisis),
-    )
+    words = parts(text)
+    if second_opinion.score_parts(*words) >= second_opinion.threshold:
+        return Assessment(
+            RiskLevel.CRISIS,
+            (MODEL_SIGNAL, *found.signals),
+            max(found.score, _DETECTOR.lexicon.thresholds.crisis),
+        )
+    if found.level is RiskLevel.NONE and attention.score_parts(*words) >= attention.threshold:
+        return Assessment(
+            RiskLevel.CONCERN,
+            (CONCERN_MODEL_SIGNAL, *found.signals),
+            max(found.score, _DETECTOR.lexicon.thresholds.concern),
+        )
+    return found
 
 
 # ---------------------------------------------------------------- over a conversation

@@ -1,9 +1,11 @@
-"""A statistical second opinion on crisis: logistic regression over character n-grams and words.
+"""Statistical second opinions on crisis and concern: logistic regression over character
+n-grams and words.
 
-The lexicon (routing/crisis.py) knows the words it was taught; this model generalises a little to
-paraphrase, typos and dialect. `routing.crisis.assess` asks it when the lexicon finds no crisis:
-it may *raise* a message to crisis, never lower one (`python -m benchmarks.crisis_ensemble`
-compares the lexicon, the model and both on any labelled files).
+The lexicon (routing/crisis.py) knows the words it was taught; these models generalise a little
+to paraphrase, typos and dialect. `routing.crisis.assess` asks the crisis model when the lexicon
+finds no crisis, and the concern model when it finds nothing worth attention: each may *raise* a
+message (to crisis, to concern), never lower one (`python -m benchmarks.crisis_ensemble`
+compares the lexicon, the crisis model and both on any labelled files).
 
 The weights are trained offline by scripts/train_crisis_model.py (scikit-learn, a dev-only
 dependency) and read here in pure Python. The file holds n-grams of at most a few characters and
@@ -23,12 +25,21 @@ from pathlib import Path
 from routing.normalize import normalize
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "crisis_model.json"
+CONCERN_WEIGHTS_PATH = WEIGHTS_PATH.with_name("concern_model.json")
+"""The same kind of model, trained to tell messages worth attention (crisis or concern) from
+ordinary ones."""
 
 CHAR_NGRAMS = (1, 4)
 """Shortest and longest character n-gram read from the normalised text."""
 
 _WORD = re.compile(r"[a-z0-9']+")
 _BLANK = re.compile(r"\s")
+
+
+def parts(text: str) -> tuple[set[str], set[str]]:
+    """What the models read of a message (its character n-grams and words): computed once when
+    both models score the same message."""
+    return _parts(normalize(text))
 
 
 def features(text: str) -> set[str]:
@@ -53,13 +64,14 @@ def _parts(norm: str) -> tuple[set[str], set[str]]:
 
 @dataclass(frozen=True, slots=True)
 class CrisisModel:
-    """Weights of a trained model; `score` is its probability that a message is a crisis."""
+    """Weights of a trained model; `score` is its probability that a message is of the class it
+    was trained to find (a crisis; for the concern model, worth attention)."""
 
     weights: dict[str, float]
     bias: float
     threshold: float
-    """Scores at or above this raise a message to crisis (chosen on blind validation sets: see
-    scripts/train_crisis_model.py)."""
+    """Scores at or above this raise a message (chosen on messages the model had not learnt from:
+    see scripts/train_crisis_model.py)."""
     _by_kind: tuple[dict[str, float], dict[str, float]] = field(
         init=False, repr=False, compare=False
     )
@@ -72,7 +84,9 @@ class CrisisModel:
         object.__setattr__(self, "_by_kind", (chars, words))
 
     def score(self, text: str) -> float:
-        grams, words = _parts(normalize(text))
+        return self.score_parts(*parts(text))
+
+    def score_parts(self, grams: set[str], words: set[str]) -> float:
         n = len(grams) + len(words)
         if not n:
             return _sigmoid(self.bias)
@@ -82,7 +96,7 @@ class CrisisModel:
         total = sum(char(g, 0.0) for g in grams) + sum(word(w, 0.0) for w in words)
         return _sigmoid(self.bias + total / math.sqrt(n))
 
-    def is_crisis(self, text: str) -> bool:
+    def reaches(self, text: str) -> bool:
         return self.score(text) >= self.threshold
 
     def to_json(self, extra: dict[str, object] | None = None) -> str:
@@ -128,12 +142,17 @@ def load_model(path: Path = WEIGHTS_PATH) -> CrisisModel:
             threshold=float(data["threshold"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ModelFileError(f"{path}: not a crisis model file ({exc!r})") from exc
+        raise ModelFileError(f"{path}: not a model weights file ({exc!r})") from exc
 
 
 @cache
 def default_model() -> CrisisModel:
     return load_model()
+
+
+@cache
+def default_concern_model() -> CrisisModel:
+    return load_model(CONCERN_WEIGHTS_PATH)
 
 
 def score(text: str) -> float:

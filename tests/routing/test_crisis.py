@@ -289,6 +289,60 @@ def test_round_15_lookalikes_tans_chores_nights_out_and_live_shows_are_not(text:
     assert LEXICON.assess(text).level is not CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "さっき毒のんだ。のどが熱い",
+        "I drank poison an hour ago",
+        "おばあちゃんの睡眠薬のんじゃった",
+        "川に入った 流されてる",
+        "陸橋から飛んだ。足が動かない",
+        "jumped off the roof, i think my leg is broken",
+        "カッターで太もも、止められない",
+        "ティッシュが真っ赤",
+        "やっちゃった🩸",
+        "死ぬ準備はできた",
+        "線路の上を歩いてる",
+        "ロープ、押し入れに別にしてある",
+        "夫が包丁を持って私に向かってくる",
+        "帰ったら殺すってLINEが来た",
+        "he tied me up and left",
+        "正座させられて2時間。まだ終わらない",
+        "自分の頭を何度も殴った",
+        "充電が切れたら私も死ぬ",
+        "夏休みになったら死ぬ",
+        "その日に車ごと死ぬつもり",
+    ],
+)
+def test_round_16_acts_mid_act_preparation_and_violence_now_are_read(text: str) -> None:
+    assert LEXICON.assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "屋上から飛び降りたいくらい恥ずかしい",
+        "気の毒に、薬を飲んだのに治らないらしい",
+        "線路沿いを歩いてる",
+        "ハンモックを木に吊るした。ロープもしっかり結んだ",
+        "ポテチ全部いっちゃった。ダイエット中なのに",
+        "首に冷たいタオル巻いた、暑すぎ",
+        "明日の朝にはもういないから鍵はポストに。出張で一週間",
+        "猫に閉じ込められた。ドアの前で寝てる",
+        "刃を新しいのに替えた。ヒゲ剃りが快適",
+        "締切今夜なのに終わらない、死ぬ",
+        "明日マラソン。死ぬ。",
+        "緊張で死にそう",
+        "好きな人と目があった！死ぬ！",
+        "my oshi is so cute im gonna die",
+        "塾に遅れる、ママに殺される",
+        "スマホの充電が切れて死んだ",
+    ],
+)
+def test_round_16_lookalikes_are_not(text: str) -> None:
+    assert LEXICON.assess(text).level is not CRISIS
+
+
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
 def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
     # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
@@ -430,7 +484,8 @@ def test_operators_extend_the_lexicon_with_a_file_of_their_own(tmp_path: Path) -
         "    weight: 1.0\n"
         "    patterns: ['かもめ公園']\n",
     )
-    assert assess("かもめ公園に来た").level is NONE
+    # (the concern model may already give it attention: arriving somewhere, said alone)
+    assert assess("かもめ公園に来た").level is not CRISIS
     detector = Detector.build(load_lexicon(LEXICON_PATH, [extension]))
     assert detector.assess("かもめ公園に来た").level is CRISIS
 

@@ -14,9 +14,11 @@ import yaml
 from benchmarks import crisis_ensemble
 from routing.crisis_model import (
     CHAR_NGRAMS,
+    CONCERN_WEIGHTS_PATH,
     WEIGHTS_PATH,
     CrisisModel,
     ModelFileError,
+    default_concern_model,
     default_model,
     load_model,
     score,
@@ -59,7 +61,7 @@ def test_everyday_sentences_with_crisis_words_stay_below_the_threshold(text: str
 
 @pytest.mark.parametrize("text", CLEAR_CRISES)
 def test_clear_crises_reach_the_threshold(text: str) -> None:
-    assert default_model().is_crisis(text)
+    assert default_model().reaches(text)
 
 
 def test_a_score_does_not_depend_on_what_was_scored_before() -> None:
@@ -101,27 +103,39 @@ def test_a_broken_weights_file_is_named_not_a_traceback(tmp_path: Path, broken: 
         load_model(path)
 
 
-def _train(out: Path, hash_seed: str) -> bytes:
-    threshold = str(default_model().threshold)
+def _train(out: Path, hash_seed: str) -> tuple[bytes, bytes]:
+    concern_out = out.with_name("concern-" + out.name)
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     subprocess.run(
-        [sys.executable, "scripts/train_crisis_model.py", "--threshold", threshold, "--out", out],
+        [
+            sys.executable,
+            "scripts/train_crisis_model.py",
+            "--threshold",
+            str(default_model().threshold),
+            "--out",
+            out,
+            "--concern-threshold",
+            str(default_concern_model().threshold),
+            "--concern-out",
+            concern_out,
+        ],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
     )
-    return out.read_bytes()
+    return out.read_bytes(), concern_out.read_bytes()
 
 
 def test_training_is_deterministic_and_the_shipped_weights_are_what_it_makes(
     tmp_path: Path,
 ) -> None:
-    fresh = _train(tmp_path / "a.json", "1")
-    shipped = WEIGHTS_PATH.read_bytes()
+    fresh, fresh_concern = _train(tmp_path / "a.json", "1")
+    shipped, shipped_concern = WEIGHTS_PATH.read_bytes(), CONCERN_WEIGHTS_PATH.read_bytes()
     # Weights left behind by a change to the labelled sets fail here: rerun the training script.
     assert json.loads(fresh)["trained_on"] == json.loads(shipped)["trained_on"]
     assert fresh == shipped
+    assert fresh_concern == shipped_concern
 
 
 def test_the_ensemble_benchmark_prints_counts_and_never_a_message(
@@ -181,3 +195,37 @@ def test_with_the_shipped_weights_the_levels_of_safety_md_hold() -> None:
         "消えたくて薬ぜんぶ飲んだ",
     ):
         assert crisis.assess(text).level is RiskLevel.CRISIS, text
+
+
+def test_the_concern_model_raises_only_what_nothing_else_noticed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from routing import crisis
+    from routing.model import RiskLevel
+
+    # A concern model that flags everything shows exactly where assess() lets it decide.
+    always = CrisisModel(weights={}, bias=0.0, threshold=0.0)
+    monkeypatch.setattr(crisis, "_ATTENTION", always)
+    raised = crisis.assess("明日の天気どう？")
+    assert raised.level is RiskLevel.CONCERN and raised.signals == (crisis.CONCERN_MODEL_SIGNAL,)
+    # it never lowers: a crisis stays a crisis, the lexicon's concern stays the lexicon's
+    assert crisis.assess("薬ぜんぶ飲んだ").level is RiskLevel.CRISIS
+    assert crisis.CONCERN_MODEL_SIGNAL not in crisis.assess("消えたい").signals
+    # an idiom a context rule set aside stays ordinary
+    assert crisis.assess("死ぬほど笑った").level is RiskLevel.NONE
+    never = CrisisModel(weights={}, bias=0.0, threshold=1.01)
+    monkeypatch.setattr(crisis, "_ATTENTION", never)
+    assert crisis.assess("明日の天気どう？").level is RiskLevel.NONE
+
+
+def test_with_the_shipped_concern_weights_plain_distress_is_noticed_and_errands_are_not() -> None:
+    from routing import crisis
+    from routing.model import RiskLevel
+
+    # No lexicon word in these: grief and a lost job said plainly.
+    for text in ("夫が亡くなってから毎晩ひとりでご飯を食べてる", "仕事が 見つからない"):
+        found = crisis.assess(text)
+        assert found.level is RiskLevel.CONCERN, text
+        assert found.signals[0] == crisis.CONCERN_MODEL_SIGNAL
+    for text in ("明日の天気どう？", "近くの図書館って何時まで？", "こんにちは", "hello"):
+        assert crisis.assess(text).level is RiskLevel.NONE, text
