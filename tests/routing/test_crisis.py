@@ -343,6 +343,49 @@ def test_round_16_lookalikes_are_not(text: str) -> None:
     assert LEXICON.assess(text).level is not CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "除草剤を口にした",
+        "何錠飲んだか覚えてない",
+        "包帯から血が染みてくる",
+        "首にかけたけど怖くなってやめた",
+        "手首 また やった",
+        "睡眠薬をわざと多めに飲んだ",
+        "ナイフを研いだ。自分に使う",
+        "隣の人が鎌を持って入ってきた",
+        "元夫から「逃げても無駄」ってきた",
+        "ストーカーに住所ばれた、今から来るって",
+        "ホテルから帰してもらえない",
+        "財布出せって言われてる",
+        "鍵穴ガチャガチャされてる",
+        "母を叩いてしまった。またやりそう",
+        "命日は来週の金曜にする",
+        "ato ichijikan de shinu",
+    ],
+)
+def test_round_17_acts_blades_threats_and_chosen_days_are_read(text: str) -> None:
+    assert LEXICON.assess(text).level is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "鼻血が止まらない",
+        "料理教室に包丁持ってきた",
+        "枕で叩かれただけ笑",
+        "ネクタイの結び方を練習してる、首しめてくる笑",
+        "父が死ぬまで働くって言ってる",
+        "死ぬ前に一度ハワイに行きたい",
+        "父の命日は来週です",
+        "防災グッズでロープとナイフ買った",
+        "会社から帰してもらえない、残業",
+    ],
+)
+def test_round_17_lookalikes_are_not(text: str) -> None:
+    assert LEXICON.assess(text).level is not CRISIS
+
+
 @pytest.mark.parametrize("text", ["消えたい。仕事もリタイアしたい", "消えたい、部活リタイアした"])
 def test_retiring_is_not_read_as_tomorrow(text: str) -> None:
     # リタイアした folds to りたいあした, which holds あした ("tomorrow"): a passive wish beside
