@@ -96,6 +96,10 @@ BLIND_FLOORS = {
     "crisis_final_n.yaml": 0.969,
     "crisis_final_o.yaml": 0.990,
     "crisis_final_p.yaml": 1.000,
+    "crisis_final_q.yaml": 1.000,
+    "crisis_final_r.yaml": 0.990,
+    "crisis_final_s.yaml": 1.000,
+    "crisis_final_t.yaml": 1.000,
 }
 """What each blind set measured when first read by the detector (benchmarks/crisis_eval.py)."""
 
