@@ -71,8 +71,9 @@ def test_a_score_does_not_depend_on_what_was_scored_before() -> None:
     assert score("手首切った") == before
 
 
-def test_the_weights_file_keeps_no_message() -> None:
-    stored = WEIGHTS_PATH.read_text(encoding="utf-8")
+@pytest.mark.parametrize("path", [WEIGHTS_PATH, CONCERN_WEIGHTS_PATH], ids=["crisis", "concern"])
+def test_the_weights_file_keeps_no_message(path: Path) -> None:
+    stored = path.read_text(encoding="utf-8")
     keys = json.loads(stored)["weights"]
     # Every key is a short character n-gram, or one or two words.
     assert all(len(k) - 1 <= CHAR_NGRAMS[1] for k in keys if k.startswith("c"))
