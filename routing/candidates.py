@@ -199,12 +199,14 @@ LONG = 48
 @dataclass(frozen=True, slots=True)
 class Ranked:
     """Services in their static order (24-hour lines, confidence, freshness), with hints to
-    find, without reading the whole list, those likely open in an hour of the week and those
-    speaking a language: bit i of a hint stands for `entries[i]`."""
+    find, without reading the whole list, those likely open in an hour of the week, those
+    speaking a language and those reachable by a kind of contact point: bit i of a hint stands
+    for `entries[i]`."""
 
     entries: tuple[Entry, ...]
     open_in_hour: tuple[int, ...] | None = None
     speaking: Mapping[str, int] | None = None
+    reachable: Mapping[ContactKind, int] | None = None
 
     @classmethod
     def of(cls, entries: list[Entry], *, in_order: bool = False, hints: bool = True) -> Ranked:
@@ -215,19 +217,22 @@ class Ranked:
         # each group over its hours once
         by_mask: dict[int, int] = defaultdict(int)
         speaking: dict[str, int] = defaultdict(int)
+        reachable: dict[ContactKind, int] = defaultdict(int)
         for i, entry in enumerate(ordered):
             bit = 1 << i
             by_mask[entry.week_mask] |= bit
             for lang in entry.languages:
                 if lang != "ja":
                     speaking[lang] |= bit
+            for kind in entry.contact_kinds:
+                reachable[kind] |= bit
         hours = [0] * 168
         for mask, positions in by_mask.items():
             while mask:
                 low = mask & -mask
                 hours[low.bit_length() - 1] |= positions
                 mask ^= low
-        return cls(ordered, tuple(hours), dict(speaking))
+        return cls(ordered, tuple(hours), dict(speaking), dict(reachable))
 
 
 EMPTY = Ranked(())

@@ -226,7 +226,7 @@ def _collect(ctx: _Context, stage: _Stage) -> list[_Candidate]:
     closures: dict[ClosedDays, tuple[bool, bool]] = {}
     for locality, ranked in _area_lists(ctx, stage):
         entries = ranked.entries
-        for positions, limit in _passes(ctx, ranked):
+        for positions, limit in _passes(ctx, ranked, strict):
             taken = looked = 0
             for i in positions:
                 if taken >= limit or looked >= scan:
@@ -328,20 +328,31 @@ def _by_id(selectors: list[CompiledSelector]) -> tuple[frozenset[str], list[Comp
     return frozenset(ids), other
 
 
-def _passes(ctx: _Context, ranked: Ranked) -> list[tuple[Iterable[int], int]]:
+def _passes(
+    ctx: _Context, ranked: Ranked, strict: bool = False
+) -> list[tuple[Iterable[int], int]]:
     """Which positions of a list to look at, and how many to take from each look.
 
     A short list is read in its order. In a long one, first those likely open now that speak
     the person's language (when it is not Japanese), then those likely open now, then the
-    best-placed few whatever their hours (they say when they open)."""
+    best-placed few whatever their hours (they say when they open). When only the chosen
+    channel will do (`strict`), only entries with a contact point of that kind are read: the
+    others would be passed over anyway, after using up the look's budget."""
     if ranked.open_in_hour is None:
         return [(range(len(ranked.entries)), len(ranked.entries))]
     open_now = ranked.open_in_hour[ctx.moment.hour_of_week]
+    everyone: int | None = None
+    if strict and ctx.wanted is not None and ranked.reachable is not None:
+        everyone = 0
+        for kind in ctx.wanted:
+            everyone |= ranked.reachable.get(kind, 0)
+        open_now &= everyone
     passes: list[tuple[Iterable[int], int]] = []
     if ctx.lang != "ja" and ranked.speaking and ctx.lang in ranked.speaking:
         passes.append((_positions(open_now & ranked.speaking[ctx.lang]), ctx.budget // 2))
     passes.append((_positions(open_now), ctx.budget))
-    passes.append((range(len(ranked.entries)), ctx.budget // 3))
+    rest = range(len(ranked.entries)) if everyone is None else _positions(everyone)
+    passes.append((rest, ctx.budget // 3))
     return passes
 
 
