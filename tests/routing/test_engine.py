@@ -237,3 +237,31 @@ def test_the_json_answer_has_the_shape_of_the_interfaces(catalog: Catalog) -> No
         assert item["url"] == catalog.by_id[item["service_id"]].url
     closing = next(r for r in data["referrals"] if r["closes_at"])
     assert datetime.fromisoformat(closing["closes_at"]).utcoffset() is not None
+
+
+def test_a_phone_line_is_found_behind_many_chat_only_services() -> None:
+    # A long local list (more than the engine reads of a list) whose best-placed entries can
+    # only be reached by chat: asked for a phone line, the person still gets the local one
+    # that has a phone, not a note that none fits.
+    from resources.model import Confidence, Organization, ServiceKind
+
+    from .routing_samples import chat, phone, pref, service
+
+    chats = tuple(
+        service(f"chat_{i:03d}", ServiceKind.HOTLINE, ("loneliness",), (chat(f"https://c{i}.jp"),),
+                areas=pref("13"))
+        for i in range(120)
+    )  # fmt: skip
+    local_phone = service(
+        "tokyo_phone", ServiceKind.HOTLINE, ("loneliness",), (phone("03-0000-0000"),),
+        areas=pref("13"), confidence=Confidence.MEDIUM,
+    )  # fmt: skip
+    services = (*SERVICES, *chats, local_phone)
+    orgs = sorted({s.organization_id for s in services})
+    registry = Registry(
+        organizations=tuple(Organization(id=o, name_ja=o) for o in orgs), services=services
+    )
+    catalog = Catalog.build(registry, PREFECTURES, version="many-chats")
+    request = RoutingRequest(topics=("loneliness",), prefecture="13", channel="phone")
+    result = route(request, catalog, default_ruleset(), tokyo(2026, 12, 2, 14))
+    assert "tokyo_phone" in [r.service_id for r in result.referrals]
