@@ -328,7 +328,7 @@ def _by_id(selectors: list[CompiledSelector]) -> tuple[frozenset[str], list[Comp
     return frozenset(ids), other
 
 
-def _passes(ctx: _Context, ranked: Ranked, strict: bool = False) -> list[tuple[Iterable[int], int]]:
+def _passes(ctx: _Context, ranked: Ranked, strict: bool) -> list[tuple[Iterable[int], int]]:
     """Which positions of a list to look at, and how many to take from each look.
 
     A short list is read in its order. In a long one, first those likely open now that speak

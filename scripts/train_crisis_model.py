@@ -161,6 +161,10 @@ class Attention:
     score: float
     """The concern model's score, from a model that had not learnt from this message's author."""
 
+    def noticed(self, threshold: float) -> bool:
+        """Given a concern or crisis reply, with the concern model at this threshold."""
+        return self.level is not RiskLevel.NONE or (self.raisable and self.score >= threshold)
+
 
 def cross_validate_concern(sets: Sequence[tuple[str, list[Case]]], c: float = C) -> list[Attention]:
     crisis_model = default_model()
@@ -179,13 +183,10 @@ def attention_table(scored: Sequence[Attention], thresholds: Sequence[float]) ->
     concern = [a for a in scored if a.label == "concern"]
     ordinary = [a for a in scored if a.label == "none"]
 
-    def noticed(a: Attention, t: float) -> bool:
-        return a.level is not RiskLevel.NONE or (a.raisable and a.score >= t)
-
     lines = [f"{'threshold':>9}  concern noticed        ordinary given attention"]
     for t in (2.0, *thresholds):
-        c = sum(noticed(a, t) for a in concern)
-        o = sum(noticed(a, t) for a in ordinary)
+        c = sum(a.noticed(t) for a in concern)
+        o = sum(a.noticed(t) for a in ordinary)
         label = "none" if t > 1 else f"{t:.2f}"
         lines.append(
             f"{label:>9}  {c / len(concern):.3f} ({c}/{len(concern)})  "
@@ -199,10 +200,7 @@ def choose_concern_threshold(
 ) -> float:
     ordinary = [a for a in scored if a.label == "none"]
     for t in sorted({round(a.score, 4) for a in ordinary if a.raisable} | {1.0}):
-        given = sum(
-            a.level is not RiskLevel.NONE or (a.raisable and a.score >= t) for a in ordinary
-        )
-        if given / len(ordinary) <= budget:
+        if sum(a.noticed(t) for a in ordinary) / len(ordinary) <= budget:
             return t
     return 1.0
 
