@@ -52,11 +52,19 @@ MAX_DELIVERIES = 5
 """A claimed event already delivered this often (it keeps killing its workers) is dead-lettered."""
 
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
+"""Renew a lease, or take it again if it ran out and nobody took it meanwhile: this worker only
+stalled (a busy machine), nobody can have claimed its events (a claim needs the lease), so it
+goes on with them instead of answering them again after a needless hand-over."""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0

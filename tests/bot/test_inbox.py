@@ -31,7 +31,9 @@ def event(person: str, n: int, *, text: str = "hello") -> InboxEvent:
 
 
 class Recorder:
-    """A processor that notes what it answered, optionally slow or failing for some events."""
+    """A processor that notes what it answered, optionally slow or failing for some events.
+    Like the real senders (bot/handlers/line_send.py) it notes in the event's journal what went
+    out, and does not answer again what the journal says was answered."""
 
     def __init__(self) -> None:
         self.answered: list[tuple[str, int]] = []
@@ -48,10 +50,13 @@ class Recorder:
         fails = self.failing.get(e.event_id, 0)
         if fails == -1 or self.attempts[e.event_id] <= fails:
             raise ConnectionResetError("the platform hung up")
+        if await work.journal.get("answered"):
+            return
         if work.calm:
             self.calm.append(e.person)
-            return
-        self.answered.append((e.person, json.loads(e.payload)["n"]))
+        else:
+            self.answered.append((e.person, json.loads(e.payload)["n"]))
+        work.journal.stage("answered", "1")
 
     def of(self, person: str) -> list[int]:
         return [n for p, n in self.answered if p == person]
@@ -264,6 +269,48 @@ async def test_a_worker_that_stops_hands_back_what_it_held_to_the_next(
         async with running(worker_for(successor_inbox, recorder)):
             await until(lambda: len(recorder.answered) == 2)
         assert recorder.of("ann") == [1, 2]
+    finally:
+        await successor_inbox.close()
+
+
+async def test_a_worker_that_stalls_past_its_lease_goes_on_with_its_events_if_nobody_took_them(
+    redis_inbox: RedisInbox, recorder: Recorder, redis_client: aioredis.Redis
+) -> None:
+    recorder.slow["ann-1"] = 1.0
+    worker = worker_for(redis_inbox, recorder, lease_seconds=0.6)
+    await redis_inbox.put([event("ann", 1)])
+    async with running(worker):
+        await until(lambda: recorder.attempts.get("ann-1") == 1)
+        partition = partition_of("ann")
+        await redis_client.delete(redis_inbox.lease(partition))  # it ran out while stalled
+        await until(lambda: recorder.of("ann") == [1])
+        await until(lambda: partition in worker.owned)
+        assert await redis_client.get(redis_inbox.lease(partition)) == worker.name.encode()
+        await until(lambda: not worker._people)
+    assert recorder.attempts["ann-1"] == 1, "it was not handed over and done again"
+    assert await redis_inbox.depth() == 0
+
+
+async def test_an_event_answered_after_its_lease_went_is_not_answered_again_by_the_next_owner(
+    redis_inbox: RedisInbox, redis_prefix: str, recorder: Recorder, redis_client: aioredis.Redis
+) -> None:
+    recorder.slow["ann-1"] = 1.0
+    first = worker_for(redis_inbox, recorder, lease_seconds=0.6)
+    await redis_inbox.put([event("ann", 1)])
+    lease = redis_inbox.lease(partition_of("ann"))
+    async with running(first):
+        await until(lambda: recorder.attempts.get("ann-1") == 1)
+        await redis_client.set(lease, "someone-else", px=5000)  # taken over while it worked
+        await until(lambda: recorder.of("ann") == [1])
+        await until(lambda: not first._people)
+    assert await redis_inbox.depth() == 1, "the answer went out but the event was not its to settle"
+    await redis_client.delete(lease)
+    successor_inbox = RedisInbox.from_url(REDIS_URL, redis_prefix)
+    try:
+        async with running(worker_for(successor_inbox, recorder)):
+            await until(lambda: recorder.attempts.get("ann-1") == 2)
+        assert recorder.of("ann") == [1], "the successor found the answer in the journal"
+        assert await redis_inbox.depth() == 0
     finally:
         await successor_inbox.close()
 
