@@ -17,12 +17,19 @@ once): "% of bare" is the sustained rate (events answered by a reply, one event 
 over the bare endpoint's requests a second. The bare endpoint does none of the work (no Redis,
 no worker, no reply), so it is a ceiling for the HTTP part alone, not a like-for-like service.
 
+Then, in the same run once the service has stopped, the same steps through the floor of the
+architecture (benchmarks/load_floor.py: webhook, Redis stream, two workers that only reply), the
+least any implementation must spend; a last summary puts the service, the floor and the bare
+endpoint side by side.
+
     .venv/bin/python -m benchmarks load            # or `make bench` (every benchmark)
     .venv/bin/python -m benchmarks.load 100 250 500 750   # the rates (events/s) of the steps
+    .venv/bin/python -m benchmarks.load --no-floor 500 750   # the service alone
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import hashlib
@@ -46,6 +53,8 @@ import aiohttp
 
 RATES = (100, 200, 300, 400, 450, 500, 550, 600, 750, 1000, 1500, 2000, 3000)
 """Events a second, step by step, until the service is plainly saturated."""
+FLOOR_RATES = (2000, 4000, 6000, 7000, 8000, 9000, 10000, 12000)
+"""The same for the floor of the architecture (benchmarks/load_floor.py)."""
 STEP_SECONDS = 4.0
 DRAIN_SECONDS = 15.0
 """After a step, how long to wait for the last replies before counting them lost."""
@@ -69,6 +78,8 @@ class FakeLineApi(asyncio.Protocol):
     """Arrivals in order: `/_stats?from=N` hands out only those after the N seen before (all of
     them on every poll cost this process and the sender more CPU the longer the run went)."""
     pushes: list[float] = []
+    replies = 0
+    """Replies taken, a second one to the same token included (arrivals note only the first)."""
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -101,6 +112,7 @@ class FakeLineApi(asyncio.Protocol):
     def answer(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if path == "/v2/bot/message/reply":
             token = json.loads(body)["replyToken"]
+            FakeLineApi.replies += 1
             if token not in self.arrivals:
                 self.arrivals[token] = time.time()
                 self.order.append((token, self.arrivals[token]))
@@ -116,7 +128,8 @@ class FakeLineApi(asyncio.Protocol):
         if path.startswith("/_stats"):
             start = int(path.partition("from=")[2] or 0)
             stats = {"arrivals": self.order[start:], "next": len(self.order)}
-            return 200, json.dumps({**stats, "pushes": len(self.pushes)}).encode()
+            counts = {"pushes": len(self.pushes), "replies": self.replies}
+            return 200, json.dumps({**stats, **counts}).encode()
         return 404, b"{}"
 
 
@@ -215,7 +228,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# uvicorn as `tsunagari serve` runs it (bot/commands/service.py): uvloop and httptools when
+# installed, proxy headers on, no server header, no access log.
+UVICORN_FLAGS = ("--proxy-headers", "--no-server-header", "--no-access-log", "--log-level", "info")
+
+
+def spawn_uvicorn(stack: Stack, name: str, app: str, port: int) -> None:
+    stack.spawn(name, sys.executable, "-m", "uvicorn", app, "--port", str(port), *UVICORN_FLAGS)
+
+
+def spawn_fake_line_api(stack: Stack) -> None:
+    code = f"from benchmarks.load import serve_fake_line_api; serve_fake_line_api({stack.api_port})"
+    stack.spawn("fake-line-api", sys.executable, "-c", code)
+
+
 def start_stack(workdir: Path, redis_url: str, prefix: str) -> Stack:
+    """The service's processes: `tsunagari serve` and two `tsunagari worker`s."""
     python = sys.executable
     tsunagari = str(Path(python).parent / "tsunagari")
     server_port, bare_port, api_port = free_port(), free_port(), free_port()
@@ -232,17 +260,41 @@ def start_stack(workdir: Path, redis_url: str, prefix: str) -> Stack:
     )
     subprocess.run([tsunagari, "seed"], env=env, cwd=REPO, check=True, capture_output=True)
     stack = Stack(workdir, env, server_port, bare_port, api_port, [])
-    code = f"from benchmarks.load import serve_fake_line_api; serve_fake_line_api({api_port})"
-    stack.spawn("fake-line-api", python, "-c", code)
+    spawn_fake_line_api(stack)
     stack.spawn("serve", tsunagari, "serve", "--port", str(server_port))
     stack.spawn("worker-1", tsunagari, "worker")
     stack.spawn("worker-2", tsunagari, "worker")
-    # uvicorn as `tsunagari serve` runs it (bot/commands/service.py): uvloop and httptools when
-    # installed, proxy headers on, no server header, no access log.
-    bare = ("-m", "uvicorn", "benchmarks.load:bare_app", "--port", str(bare_port))
-    flags = ("--proxy-headers", "--no-server-header", "--no-access-log", "--log-level", "info")
-    stack.spawn("bare", python, *bare, *flags)
+    spawn_uvicorn(stack, "bare", "benchmarks.load:bare_app", bare_port)
     return stack
+
+
+async def service_ready(redis: Any, prefix: str) -> bool:
+    """Two workers holding every partition."""
+    from bot.inbox import PARTITIONS
+
+    owners = await redis.mget([f"{prefix}inbox:lease:p{p}" for p in range(PARTITIONS)])
+    return None not in owners and await redis.zcard(f"{prefix}inbox:workers") == 2
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the steps drive: how its processes start, and when its workers are ready."""
+
+    name: str
+    start: Callable[[Path, str, str], Stack]
+    """Given a directory for logs, the Redis URL and a key prefix of the run's own."""
+    ready: Callable[[Any, str], Awaitable[bool]]
+    """Given a Redis client and the key prefix."""
+
+
+SERVICE = Subject("the service", start_stack, service_ready)
+
+
+def floor() -> Subject:
+    """The floor of the required architecture (benchmarks/load_floor.py)."""
+    from benchmarks.load_floor import floor_ready, start_floor
+
+    return Subject("the floor", start_floor, floor_ready)
 
 
 # ---------------------------------------------------------------- the load
@@ -512,10 +564,28 @@ def kept_pace(step: Step) -> bool:
     return step.answered == step.sent and step.throughput >= 0.95 * step.rate
 
 
-async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: str) -> None:
-    import redis.asyncio as aioredis
+@dataclass
+class Outcome:
+    """What the steps found of one subject."""
 
-    from bot.inbox import PARTITIONS
+    bare_rps: float
+    steps: list[Step]
+    half: Step | None
+
+    @property
+    def sustained(self) -> int:
+        """The highest rate whose every event was answered and whose answers kept pace."""
+        return max((s.rate for s in self.steps if kept_pace(s)), default=0)
+
+    @property
+    def peak(self) -> float:
+        return max((s.throughput for s in self.steps), default=0.0)
+
+
+async def drive(
+    stack: Stack, subject: Subject, rates: tuple[int, ...], redis_url: str, prefix: str
+) -> Outcome:
+    import redis.asyncio as aioredis
 
     server = f"http://127.0.0.1:{stack.server_port}"
     api = f"http://127.0.0.1:{stack.api_port}"
@@ -527,14 +597,10 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
             async with http.get(url) as response:
                 return response.status < 500
 
-        async def leased() -> bool:
-            owners = await redis.mget([f"{prefix}inbox:lease:p{p}" for p in range(PARTITIONS)])
-            return None not in owners and await redis.zcard(f"{prefix}inbox:workers") == 2
-
-        await wait_until(lambda: up(f"{server}/healthz"), "tsunagari serve")
+        await wait_until(lambda: up(f"{server}/healthz"), f"{subject.name}'s webhook")
         await wait_until(lambda: up(f"{api}/_stats"), "the fake LINE API")
         await wait_until(lambda: up(f"http://127.0.0.1:{stack.bare_port}/"), "the bare endpoint")
-        await wait_until(leased, "two workers holding every partition")
+        await wait_until(lambda: subject.ready(redis, prefix), f"{subject.name}'s two workers")
         hooks = Webhooks()
         webhooks = Poster(stack.server_port, "/webhooks/line")
         print("warming up (200 events at 50/s) ...", flush=True)
@@ -543,7 +609,7 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
         bare_rps = await bare_rate(Poster(stack.bare_port, "/webhooks/line"), hooks)
         print(f"bare ASGI endpoint (signature check only): {bare_rps:,.0f} requests/s\n")
         print("rate/s   sent  2xx   answered  answers/s  p50 ms  p99 ms  sender lag ms")
-        steps: list[Step] = []
+        outcome = Outcome(bare_rps, [], None)
 
         def show(step: Step, usage: Usage) -> None:
             print(
@@ -558,7 +624,7 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
 
         for rate in rates:
             step, usage = await measured(stack, redis, at(rate))
-            steps.append(step)
+            outcome.steps.append(step)
             show(step, usage)
             if step.answered < step.sent * 0.95 or step.throughput < step.rate / 2:
                 print("  (saturated: answers fell below half the rate, or over 5% unanswered)")
@@ -566,27 +632,27 @@ async def drive(stack: Stack, rates: tuple[int, ...], redis_url: str, prefix: st
             if not kept_pace(step):
                 print("  (falling behind: the next step would only saturate further)")
                 break
-        sustained = max((s.rate for s in steps if kept_pace(s)), default=0)
-        peak = max((s.throughput for s in steps), default=0.0)
-        half: Step | None = None
+        sustained, peak = outcome.sustained, outcome.peak
         if sustained:
             print(f"\nhalf the sustained rate, {sustained // 2}/s, after a pause:")
             await asyncio.sleep(DRAIN_SECONDS / 3)
-            half, usage = await measured(stack, redis, at(max(1, sustained // 2)))
-            show(half, usage)
+            outcome.half, usage = await measured(stack, redis, at(max(1, sustained // 2)))
+            show(outcome.half, usage)
         print(
             f"\nsustained: {sustained} events/s (the highest rate whose every event was answered"
             f" and the answers kept pace) = {sustained / bare_rps:.1%} of the bare endpoint's"
             f" {bare_rps:,.0f} requests/s; peak answer throughput {peak:,.0f}/s"
             f" ({peak / bare_rps:.1%})"
         )
-        if half is not None:
+        if outcome.half is not None:
+            half = outcome.half
             print(
                 f"at half of it ({half.rate}/s): p50 {half.p50_ms:.0f} ms, p99 {half.p99_ms:.0f} ms"
                 " from sending the webhook to the reply reaching the fake LINE API"
             )
         webhooks.close()
         await redis.aclose()
+    return outcome
 
 
 async def clean(redis_url: str, prefix: str) -> None:
@@ -599,22 +665,46 @@ async def clean(redis_url: str, prefix: str) -> None:
     await redis.aclose()
 
 
-def main(rates: tuple[int, ...] = RATES) -> None:
-    redis_url = os.environ.get("TSUNAGARI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+def run(subject: Subject, rates: tuple[int, ...], redis_url: str) -> Outcome:
+    """Start the subject's processes, drive them through the steps, stop them, clean Redis."""
     prefix = f"tsunagari-bench:{uuid.uuid4().hex[:8]}:"
-    print(
-        f"loopback, {os.cpu_count()} cores shared by everything (and whatever else runs);"
-        f" steps of {STEP_SECONDS:.0f} s; Redis {redis_url}"
-    )
+    print(f"\n== {subject.name}", flush=True)
     with tempfile.TemporaryDirectory(prefix="tsunagari-bench-") as tmp:
-        stack = start_stack(Path(tmp), redis_url, prefix)
+        stack = subject.start(Path(tmp), redis_url, prefix)
         try:
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-                runner.run(drive(stack, rates, redis_url, prefix))
+                return runner.run(drive(stack, subject, rates, redis_url, prefix))
         finally:
             stack.stop()
             asyncio.run(clean(redis_url, prefix))
 
 
+def main(rates: tuple[int, ...] = RATES, floor_rates: tuple[int, ...] = FLOOR_RATES) -> None:
+    """The service's steps, then (unless `floor_rates` is empty) the floor's, and both side by
+    side; one after the other, never at once, for they share the machine's cores."""
+    redis_url = os.environ.get("TSUNAGARI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    print(
+        f"loopback, {os.cpu_count()} cores shared by everything (and whatever else runs);"
+        f" steps of {STEP_SECONDS:.0f} s; Redis {redis_url}"
+    )
+    service = run(SERVICE, rates, redis_url)
+    if not floor_rates:
+        return
+    floored = run(floor(), floor_rates, redis_url)
+    print("\n== side by side (bare: the signature-only endpoint, measured beside each)")
+    print("         sustained events/s  bare requests/s  sustained/bare")
+    for name, outcome in (("service", service), ("floor", floored)):
+        print(
+            f"{name:<8} {outcome.sustained:>18,} {outcome.bare_rps:>16,.0f}"
+            f" {outcome.sustained / outcome.bare_rps:>15.1%}"
+        )
+    share = service.sustained / floored.sustained if floored.sustained else float("nan")
+    print(f"service/floor: {share:.1%} of the floor's sustained rate")
+
+
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or RATES)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load")
+    parser.add_argument("rates", nargs="*", type=int, help="the service's steps, events/s")
+    parser.add_argument("--no-floor", action="store_true", help="the service alone")
+    args = parser.parse_args()
+    main(tuple(args.rates) or RATES, () if args.no_floor else FLOOR_RATES)
