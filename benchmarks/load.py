@@ -151,16 +151,22 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The least a LINE webhook can do: read the body, check its signature, answer."""
-    if scope["type"] != "http":
-        return
+async def read_body(receive: Any) -> bytes:
+    """An ASGI request's whole body."""
     body = b""
     more = True
     while more:
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
+    return body
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The least a LINE webhook can do: read the body, check its signature, answer."""
+    if scope["type"] != "http":
+        return
+    body = await read_body(receive)
     given = dict(scope["headers"]).get(b"x-line-signature", b"").decode()
     status = 200 if hmac.compare_digest(given, sign(body)) else 401
     headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]

@@ -37,6 +37,7 @@ from benchmarks.load import (
     Stack,
     _loop_factory,
     free_port,
+    read_body,
     sign,
     spawn_fake_line_api,
     spawn_uvicorn,
@@ -120,12 +121,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global _enqueuer
     if scope["type"] != "http":
         return
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
+    body = await read_body(receive)
     status = 200 if scope["path"] == "/healthz" else 401
     given = dict(scope["headers"]).get(b"x-line-signature", b"").decode()
     if hmac.compare_digest(given, sign(body)):
