@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.commands import running
 from bot.settings import Settings
 from resources import store
 from resources.changes import change_bus
@@ -25,7 +26,7 @@ def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    return running.run(run())
 
 
 def announce(settings: Settings, kind: str) -> None:

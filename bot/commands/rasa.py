@@ -24,6 +24,7 @@ from sanic import Sanic
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.commands import running
 from bot.handlers.rasa import ActionContext, build_executor
 from bot.settings import Settings, load_settings
 from resources.catalog import CatalogHolder
@@ -154,7 +155,7 @@ def rasa_actions(port: int) -> None:
     settings = load_settings()
     host = os.environ.get("SANIC_HOST", "127.0.0.1")
     try:
-        follower = asyncio.run(DatabaseFollower.load(settings))
+        follower = running.run(DatabaseFollower.load(settings))
     except (SQLAlchemyError, OSError, RuleSetError) as exc:
         # The URL is not printed: it may hold a password.
         print(
