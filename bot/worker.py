@@ -58,13 +58,14 @@ if holder == ARGV[1] then
 end
 if not holder then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+  return 2
 end
 return 0
 """
 """Renew a lease, or take it again if it ran out and nobody took it meanwhile: this worker only
 stalled (a busy machine), nobody can have claimed its events (a claim needs the lease), so it
-goes on with them instead of answering them again after a needless hand-over."""
+goes on with them instead of answering them again after a needless hand-over. 1: renewed, 2: taken
+again, 0: someone else holds it."""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -203,6 +204,9 @@ class InboxWorker:
                 # Someone else has it now: what we still hold of it is theirs to redo.
                 log.warning("worker.lease_lost", partition=partition)
                 self.owned.discard(partition)
+            elif kept == 2:
+                # This worker stalled past its lease (an overloaded machine): worth seeing.
+                log.warning("worker.lease_retaken", partition=partition)
         if len(self.owned) > share:
             idle = [p for p in sorted(self.owned) if not self._in_hand.get(p)]
             for partition in idle[: len(self.owned) - share]:

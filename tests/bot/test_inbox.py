@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from structlog.testing import capture_logs
 
 from bot.inbox import (
     PARTITIONS,
@@ -279,15 +280,18 @@ async def test_a_worker_that_stalls_past_its_lease_goes_on_with_its_events_if_no
     recorder.slow["ann-1"] = 1.0
     worker = worker_for(redis_inbox, recorder, lease_seconds=0.6)
     await redis_inbox.put([event("ann", 1)])
-    async with running(worker):
-        await until(lambda: recorder.attempts.get("ann-1") == 1)
-        partition = partition_of("ann")
-        await redis_client.delete(redis_inbox.lease(partition))  # it ran out while stalled
-        await until(lambda: recorder.of("ann") == [1])
-        await until(lambda: partition in worker.owned)
-        assert await redis_client.get(redis_inbox.lease(partition)) == worker.name.encode()
-        await until(lambda: not worker._people)
+    partition = partition_of("ann")
+    with capture_logs() as logs:
+        async with running(worker):
+            await until(lambda: recorder.attempts.get("ann-1") == 1)
+            await redis_client.delete(redis_inbox.lease(partition))  # it ran out while stalled
+            await until(lambda: recorder.of("ann") == [1])
+            await until(lambda: partition in worker.owned)
+            assert await redis_client.get(redis_inbox.lease(partition)) == worker.name.encode()
+            await until(lambda: not worker._people)
     assert recorder.attempts["ann-1"] == 1, "it was not handed over and done again"
+    retaken = [e for e in logs if e["event"] == "worker.lease_retaken"]
+    assert [e["partition"] for e in retaken] == [partition], "operators see the stall"
     assert await redis_inbox.depth() == 0
 
 
