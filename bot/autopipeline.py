@@ -285,10 +285,13 @@ class AutoPipelineRedis(aioredis.Redis):
         """Hand over what redis-py's `parse_response` makes of the reply (its callbacks, its
         options)."""
         try:
-            if isinstance(reply, ResponseError):
-                if EMPTY_RESPONSE not in options:
-                    raise reply
+            if isinstance(reply, ResponseError) and EMPTY_RESPONSE in options:
                 reply = options[EMPTY_RESPONSE]
+            elif isinstance(reply, Exception):
+                # Every error reply, not only ResponseError's kind: redis-py makes "-LOADING"
+                # (a Redis reading its data back after a restart) a BusyLoadingError, one of
+                # its ConnectionErrors, so callers wait for Redis as for one that is away.
+                raise reply
             else:
                 callback = self.response_callbacks.get(command)
                 if callback is not None:

@@ -237,3 +237,26 @@ async def test_a_redis_that_does_not_answer_is_reported_after_the_socket_timeout
         for writer in accepted:
             writer.close()
         server.close()
+
+
+async def test_a_redis_still_loading_its_data_is_reported_as_redis_being_away() -> None:
+    """Just restarted, Redis answers every command "-LOADING" until its data is back: callers
+    hear a ConnectionError (redis-py's BusyLoadingError) and wait, as for a Redis that is away,
+    rather than take the error for an answer (a worker read it as its stream entries and died)."""
+
+    async def loading(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(4096):
+            writer.write(b"-LOADING Redis is loading the dataset in memory\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(loading, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    auto = AutoPipelineRedis.from_url(f"redis://127.0.0.1:{port}/0?protocol=2")
+    try:
+        with pytest.raises(aioredis.ConnectionError, match="loading"):
+            await auto.get("k")
+        with pytest.raises(aioredis.ConnectionError, match="loading"):
+            await auto.xreadgroup("workers", "w", {"s": ">"}, count=1)
+    finally:
+        await auto.aclose()
+        server.close()
