@@ -45,6 +45,8 @@ JOURNAL_TTL = 24 * 3600
 MAX_ATTEMPTS = 5
 """Attempts at one event before it goes to the dead letters (a failing event must not block
 the person's later messages for ever)."""
+LEASE_RECHECK = 0.05
+"""Seconds between looks at a lease this worker is unsure of (bot/worker.py renews it)."""
 REDIS_TIMEOUT = 2.0
 """Seconds a webhook waits on Redis before it answers in degraded mode instead. A put that
 times out may still have been taken in (Redis was only slow), and then the worker answers too:
@@ -58,6 +60,11 @@ class InboxUnavailable(Exception):
 
 class InboxFull(Exception):
     """The queue is at its bound: answer 503 and let the platform redeliver later."""
+
+
+class LeaseLost(Exception):
+    """This worker can no longer be sure it holds the event's partition, so it must not act on
+    the event (send, acknowledge): another worker may have taken it over."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +119,11 @@ class Journal(Protocol):
 
     async def flush(self) -> None: ...
 
+    def check(self) -> None:
+        """Raise `LeaseLost` when this attempt may no longer act on the event. Called just
+        before each send, after the journal write that must precede it: that write is then in
+        Redis before any other worker can take the event over and read the journal."""
+
 
 class MemoryJournal:
     def __init__(self) -> None:
@@ -129,6 +141,9 @@ class MemoryJournal:
     async def flush(self) -> None:
         """Nothing to write: memory is the store."""
 
+    def check(self) -> None:
+        """Always ours: one process, no other worker."""
+
 
 class RedisJournal:
     """A hash per event under the deployment's prefix, kept a day at most. Read whole once
@@ -140,9 +155,13 @@ class RedisJournal:
     the two) leaves a key that the acknowledgement deletes anyway, and an event not yet
     acknowledged is attempted again, which writes (and sets the TTL) again."""
 
-    def __init__(self, client: aioredis.Redis, key: str) -> None:
+    def __init__(
+        self, client: aioredis.Redis, key: str, fence: Callable[[], bool] | None = None
+    ) -> None:
         self.client = client
         self.key = key
+        self._fence = fence
+        """True while the worker is sure it holds the event's partition (bot/worker.py)."""
         self._values: dict[str, str] | None = None
         self._staged: dict[str, str] = {}
         self._expires = False
@@ -165,6 +184,10 @@ class RedisJournal:
 
     def stage(self, name: str, value: str) -> None:
         self._staged[name] = value
+
+    def check(self) -> None:
+        if self._fence is not None and not self._fence():
+            raise LeaseLost(self.key)
 
     async def set(self, name: str, value: str) -> None:
         self._staged[name] = value
@@ -302,9 +325,12 @@ async def run_with_retries(
     fault and are retried while the event is still ours."""
     attempt = first_attempt
     outages = 0
+    verdict: Verdict | None = None
     while still_mine():
         try:
-            verdict = await gate(limiter, event, journal, first=attempt == 1)
+            if verdict is None:
+                # Once per event: an attempt repeated after an outage is not another message.
+                verdict = await gate(limiter, event, journal, first=attempt == 1)
             if verdict == "quiet":
                 metrics.rate_limited.labels(channel=event.channel).inc()
                 return True
@@ -317,6 +343,11 @@ async def run_with_retries(
             return True
         except asyncio.CancelledError:
             raise
+        except LeaseLost:
+            # Unsure the event is still ours (the lease was not renewed in time): wait until
+            # it is renewed (go on) or lost (`still_mine` turns False; the next owner goes on).
+            await sleep(LEASE_RECHECK)
+            continue
         except retry_forever as exc:
             outages += 1
             log.warning("inbox.store_unavailable", event_key=event.key, error=type(exc).__name__)
@@ -528,12 +559,14 @@ class RedisInbox:
     def seen_key(self, event: InboxEvent) -> str:
         return f"{self.prefix}inbox:seen:{event.key}"
 
-    def journal(self, event: InboxEvent, *, fresh: bool = False) -> RedisJournal:
+    def journal(
+        self, event: InboxEvent, *, fresh: bool = False, fence: Callable[[], bool] | None = None
+    ) -> RedisJournal:
         """The event's journal. `fresh`: the entry was just delivered for the first time, so
         nothing can have written its journal yet (only the consumer an entry is delivered to
         writes it, and any later consumer gets it by a claim, which counts a delivery): it is
-        not read from Redis, one command less per event."""
-        journal = RedisJournal(self.batched, f"{self.prefix}inbox:journal:{event.key}")
+        not read from Redis, one command less per event. `fence`: see `Journal.check`."""
+        journal = RedisJournal(self.batched, f"{self.prefix}inbox:journal:{event.key}", fence)
         if fresh:
             journal.loaded({})
         return journal

@@ -7,6 +7,13 @@ partition whose owner died (its lease ran out) is taken over with everything its
 unacknowledged (`XAUTOCLAIM`); an event delivered too often, or failing every attempt, goes to
 the dead letters. On SIGTERM or SIGINT a worker stops reading, finishes what it holds (within
 a grace period) and hands its partitions back at once.
+
+A worker acts on a partition's events (sends, acknowledges) only while it is sure of the lease:
+for `LEASE_TRUST` of the lease's length after it last asked Redis to renew it. Past that (a
+stall, Redis away) it waits until the renewal answers: renewed, it goes on; lost, the next owner
+goes on from the event's journal. So two workers never act on one event at once, though both
+may hold it (a worker learns it lost a lease only at its next renewal). What a worker that lost
+a partition still read from it waits in that worker's pending list; the new owner adopts it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import structlog
 from bot.autopipeline import AutoPipelineRedis
 from bot.inbox import (
     GROUP,
+    LEASE_RECHECK,
     MAX_ATTEMPTS,
     PARTITIONS,
     InboxEvent,
@@ -48,6 +56,10 @@ LEASE_SECONDS = 10.0
 a dead worker waits before another takes it over."""
 GRACE_SECONDS = 20.0
 """On shutdown, how long to finish the events in hand before handing them back."""
+LEASE_TRUST = 0.8
+"""Of a lease's length, how long after asking for it (or its renewal) a worker acts on it. The
+lease runs in Redis from when Redis took the request, later than the asking; the fifth left
+over covers a write on its way (the journal note before a send) and clocks running apart."""
 MAX_DELIVERIES = 5
 """A claimed event already delivered this often (it keeps killing its workers) is dead-lettered."""
 
@@ -112,6 +124,11 @@ class InboxWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.owned: set[int] = set()
+        """The partitions whose lease this worker took and has not seen lost."""
+        self._trusted_until: dict[int, float] = {}
+        """Per owned partition, until when (monotonic) this worker acts on it."""
+        self._held: set[tuple[int, bytes]] = set()
+        """The entries in hand: (partition, entry id)."""
         self._renew = self.redis.register_script(_RENEW)
         self._release = self.redis.register_script(_RELEASE)
         self._people: dict[str, deque[Entry]] = {}
@@ -179,13 +196,19 @@ class InboxWorker:
 
     # --------------------------------------------------------------- leases
     async def _lease_loop(self) -> None:
-        while not self._stopping.is_set():
+        # Until cancelled, after the events in hand are finished: they are acted on only while
+        # the leases are renewed. Stopping, it takes nothing new.
+        while True:
             try:
                 await self._balance()
                 await self.inbox.depth()  # the gauge, for whoever scrapes this worker
             except REDIS_DOWN as exc:
                 log.warning("worker.lease_unavailable", error=type(exc).__name__)
-            await self._pause(self.lease_ms / 3000)
+            except aioredis.ResponseError as exc:
+                # NOGROUP after Redis lost its data (the read loop makes the groups again):
+                # the leases must go on being renewed all the same.
+                log.warning("worker.lease_refused", error=type(exc).__name__)
+            await asyncio.sleep(self.lease_ms / 3000)
 
     async def _balance(self) -> None:
         now_ms = int(time.time() * 1000)
@@ -197,32 +220,51 @@ class InboxWorker:
             *_, live = await pipe.execute()
         share = math.ceil(PARTITIONS / max(1, int(live)))
         for partition in sorted(self.owned):
+            asked = time.monotonic()
             kept = await self._renew(
                 keys=[self.inbox.lease(partition)], args=[self.name, self.lease_ms]
             )
             if not kept:
                 # Someone else has it now: what we still hold of it is theirs to redo.
                 log.warning("worker.lease_lost", partition=partition)
-                self.owned.discard(partition)
-            elif kept == 2:
+                self._let_go(partition)
+                continue
+            if kept == 2:
                 # This worker stalled past its lease (an overloaded machine): worth seeing.
                 log.warning("worker.lease_retaken", partition=partition)
+            self._trust(partition, asked)
         if len(self.owned) > share:
             idle = [p for p in sorted(self.owned) if not self._in_hand.get(p)]
             for partition in idle[: len(self.owned) - share]:
-                self.owned.discard(partition)
+                self._let_go(partition)
                 await self._release(keys=[self.inbox.lease(partition)], args=[self.name])
         free = [p for p in range(PARTITIONS) if p not in self.owned]
         random.shuffle(free)
         for partition in free:
             if len(self.owned) >= share or self._stopping.is_set():
                 break
+            asked = time.monotonic()
             taken = await self.redis.set(
                 self.inbox.lease(partition), self.name, nx=True, px=self.lease_ms
             )
             if taken:
+                self._trust(partition, asked)
                 await self._take_over(partition)
                 self.owned.add(partition)
+        await self._adopt_orphans()
+
+    def _trust(self, partition: int, asked: float) -> None:
+        self._trusted_until[partition] = asked + LEASE_TRUST * self.lease_ms / 1000
+
+    def _let_go(self, partition: int) -> None:
+        self.owned.discard(partition)
+        self._trusted_until.pop(partition, None)
+
+    def _may_act(self, partition: int) -> bool:
+        """Sure of the partition's lease: no other worker can have taken it."""
+        return partition in self.owned and time.monotonic() < self._trusted_until.get(
+            partition, 0.0
+        )
 
     async def _take_over(self, partition: int) -> None:
         """Claim what earlier owners left unacknowledged, oldest first, before reading on.
@@ -235,15 +277,61 @@ class InboxWorker:
             claimed += [(i, f) for i, f in entries if f]
             if start in (b"0-0", "0-0"):
                 break
+        await self._adopt(partition, claimed, "worker.claimed")
+
+    async def _adopt_orphans(self) -> None:
+        """Claim the entries of owned partitions that are pending but in no worker's hands.
+        A worker that lost a partition may have read from it after the new owner's takeover
+        (its blocking read was answered late): those entries wait in its pending list, where
+        the takeover did not find them, and it will not act on them. And an entry of this
+        worker's own that it gave up when it lost the partition stays pending for it when it
+        takes the partition back (the takeover leaves the entries in hand alone)."""
+        owned = sorted(self.owned)
+        if not owned or self._stopping.is_set():
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for partition in owned:
+                pipe.xpending(self.inbox.stream(partition), GROUP)
+            summaries = await pipe.execute(raise_on_error=False)
+        me = self.name.encode()
+        for partition, summary in zip(owned, summaries, strict=True):
+            if isinstance(summary, Exception) or partition not in self.owned:
+                continue  # NOGROUP after Redis lost its data: the read loop makes the groups
+            stream = self.inbox.stream(partition)
+            for consumer in summary["consumers"]:
+                name = consumer["name"]
+                mine = (name.encode() if isinstance(name, str) else name) == me
+                if mine and int(consumer["pending"]) <= self._in_hand.get(partition, 0):
+                    continue
+                # Its own only when idle a lease long: one just read is about to be in hand.
+                idle = self.lease_ms if mine else 0
+                items: list[Any] = await self.redis.xpending_range(
+                    stream, GROUP, min="-", max="+", count=100, consumername=name, idle=idle
+                )
+                ids = [i["message_id"] for i in items]
+                ids = [i for i in ids if (partition, i) not in self._held]
+                if ids:
+                    claimed: Any = await self.redis.xclaim(stream, GROUP, self.name, idle, ids)
+                    await self._adopt(
+                        partition, [(i, f) for i, f in claimed if f], "worker.adopted"
+                    )
+
+    async def _adopt(
+        self, partition: int, claimed: list[tuple[bytes, Mapping[Any, Any]]], what: str
+    ) -> None:
+        """Take claimed entries in hand (those not in hand already), each with how often it
+        was delivered: an entry delivered before may have a journal to go on from."""
+        claimed = [(i, f) for i, f in claimed if (partition, i) not in self._held]
         if not claimed:
             return
+        stream = self.inbox.stream(partition)
         counts: dict[Any, int] = {}
         pending = await self.redis.xpending_range(
             stream, GROUP, min=claimed[0][0], max=claimed[-1][0], count=len(claimed) + 100
         )
         for item in pending:
             counts[item["message_id"]] = int(item["times_delivered"])
-        log.info("worker.claimed", partition=partition, events=len(claimed))
+        log.info(what, partition=partition, events=len(claimed))
         for entry_id, fields in claimed:
             self._enqueue(
                 Entry(partition, entry_id, InboxEvent.from_fields(fields), counts.get(entry_id, 2))
@@ -279,6 +367,7 @@ class InboxWorker:
                     self._enqueue(Entry(partition, entry_id, InboxEvent.from_fields(fields)))
 
     def _enqueue(self, entry: Entry) -> None:
+        self._held.add((entry.partition, entry.entry_id))
         self._in_hand[entry.partition] = self._in_hand.get(entry.partition, 0) + 1
         if sum(self._in_hand.values()) >= self.max_in_hand:
             self._room.clear()
@@ -302,6 +391,7 @@ class InboxWorker:
                         await self._one(entry)
                 finally:
                     queue.popleft()
+                    self._held.discard((entry.partition, entry.entry_id))
                     self._in_hand[entry.partition] -= 1
                     if sum(self._in_hand.values()) < self.max_in_hand:
                         self._room.set()
@@ -319,7 +409,9 @@ class InboxWorker:
         if entry.deliveries > MAX_DELIVERIES:
             await self._settle(self.inbox.dead_letter, entry, "delivered too often")
             return
-        journal = self.inbox.journal(event, fresh=entry.deliveries == 1)
+        journal = self.inbox.journal(
+            event, fresh=entry.deliveries == 1, fence=lambda: self._may_act(partition)
+        )
         done = await run_with_retries(
             event,
             processor,
@@ -347,6 +439,9 @@ class InboxWorker:
         partition is ours; False when the lease went first."""
         attempt = 0
         while entry.partition in self.owned:
+            if not self._may_act(entry.partition):
+                await asyncio.sleep(LEASE_RECHECK)  # until the renewal answers
+                continue
             try:
                 await how(entry.partition, entry.entry_id, entry.event, *why)
                 return True

@@ -101,6 +101,8 @@ class LineMessenger:
         """True when every message reached LINE (as reply or push). `key` (the event id) and
         `journal` make a second attempt at the same event continue the first. `silent`: pushes
         raise no notification (a preview could be read by someone else, SAFETY.md §8)."""
+        # Before each call to LINE: a worker unsure it still holds the event sends nothing.
+        check = journal.check if journal is not None else _unfenced
         delivered = True
         for i, group in enumerate(batches(messages)):
             if journal is not None and await journal.get(f"sent:{i}"):
@@ -111,12 +113,12 @@ class LineMessenger:
             if status != 200:
                 if journal is not None:
                     await journal.flush()  # what the caller staged is written before any send
-                status = await self._push(user_id, group, _retry_key(key, i, "push"), silent)
+                status = await self._push(user_id, group, _retry_key(key, i, "push"), silent, check)
             if status == 400:
                 # LINE refused the content itself: the words and numbers still go, as plain text.
                 log.warning("line.rich_message_refused", messages=len(group))
                 status = await self._push(
-                    user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent
+                    user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent, check
                 )
             if status == 200 and journal is not None:
                 # Noted, not yet written: a later attempt must know this batch is out (a refused
@@ -146,6 +148,7 @@ class LineMessenger:
             lambda: self._api.reply_message(request),
             unanswered_since,
             patient=journal is not None,
+            check=journal.check if journal is not None else _unfenced,
         )
         if journal is not None and status is not None and status != 200 and not retryable(status):
             await journal.set("reply_tried", "refused")
@@ -157,6 +160,7 @@ class LineMessenger:
         messages: list[LineMessage],
         retry_key: str | None = None,
         silent: bool = False,
+        check: Callable[[], None] | None = None,
     ) -> int | None:
         quiet = {"notification_disabled": True} if silent else {}
         request = PushMessageRequest.construct(
@@ -164,7 +168,9 @@ class LineMessenger:
         )
         key = retry_key or str(uuid.uuid4())
         return await self._with_retries(
-            "push", lambda: self._api.push_message(request, x_line_retry_key=key)
+            "push",
+            lambda: self._api.push_message(request, x_line_retry_key=key),
+            check=check or _unfenced,
         )
 
     async def _with_retries(
@@ -174,16 +180,19 @@ class LineMessenger:
         unanswered_since: float | None = None,
         *,
         patient: bool = False,
+        check: Callable[[], None],
     ) -> int | None:
         """200 when LINE took the call; else the last status it answered (None: no answer).
         `unanswered_since`: when an earlier attempt at this reply ended without an answer.
         `patient`: while a reply may already be with LINE and its token is fresh, keep trying
-        the reply (a refused token then tells it went through) rather than push it again."""
+        the reply (a refused token then tells it went through) rather than push it again.
+        `check`: raises (bot/inbox.py `LeaseLost`) when the call may no longer be made."""
         status: int | None = None
         attempt = -1
         while True:
             attempt += 1
             wait: float | None = None
+            check()
             try:
                 async with asyncio.timeout(self._timeout):
                     await call()
@@ -232,6 +241,10 @@ class LineMessenger:
             return min(self._max_delay, max(0.0, retry_after))
         ceiling = min(self._max_delay, self._base_delay * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _unfenced() -> None:
+    """A send outside the inbox's workers (a follow-up, the degraded mode): nobody else sends it."""
 
 
 def _retry_key(key: str | None, batch: int, form: str) -> str | None:

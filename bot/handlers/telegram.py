@@ -478,6 +478,7 @@ class TelegramWebhook:
         crash is done again (a person may see an answer twice, never none)."""
         if self.bot is None:
             raise RuntimeError("the Telegram bot is closed")
+        work.journal.check()  # no turn begun by a worker unsure it still holds the update
         update = Update.model_validate(json.loads(work.event.payload), context={"bot": self.bot})
         chat = _chat_of(update)
         if work.calm:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
 from bot.inbox import (
+    GROUP,
     PARTITIONS,
     InboxEvent,
     InboxFull,
@@ -34,19 +37,26 @@ def event(person: str, n: int, *, text: str = "hello") -> InboxEvent:
 class Recorder:
     """A processor that notes what it answered, optionally slow or failing for some events.
     Like the real senders (bot/handlers/line_send.py) it notes in the event's journal what went
-    out, and does not answer again what the journal says was answered."""
+    out, does not answer again what the journal says was answered, and sends nothing once its
+    worker is unsure the event is still its own (`Journal.check`)."""
 
     def __init__(self) -> None:
         self.answered: list[tuple[str, int]] = []
         self.calm: list[str] = []
         self.attempts: dict[str, int] = {}
         self.slow: dict[str, float] = {}
+        """event id → seconds its answer is on its way (the worker still acts on the event)."""
+        self.held_back: dict[str, asyncio.Event] = {}
+        """event id → set when its answer is worked out (before anything is sent)."""
         self.failing: dict[str, int] = {}
         """event id → how many attempts fail before it works (-1: all of them)."""
 
     async def __call__(self, work: Work) -> None:
         e = work.event
         self.attempts[e.event_id] = self.attempts.get(e.event_id, 0) + 1
+        if e.event_id in self.held_back:
+            await self.held_back[e.event_id].wait()
+        work.journal.check()
         await asyncio.sleep(self.slow.get(e.event_id, 0))
         fails = self.failing.get(e.event_id, 0)
         if fails == -1 or self.attempts[e.event_id] <= fails:
@@ -317,6 +327,57 @@ async def test_an_event_answered_after_its_lease_went_is_not_answered_again_by_t
         assert await redis_inbox.depth() == 0
     finally:
         await successor_inbox.close()
+
+
+async def test_a_worker_that_stalled_past_its_lease_sends_nothing_once_another_took_over(
+    redis_inbox: RedisInbox, redis_prefix: str, recorder: Recorder
+) -> None:
+    """Its event loop stalls (an overloaded machine) while it works out an answer; the lease
+    runs out and another worker takes the partition and the event. Waking, the first must not
+    send: the other answers the same event, and the person would hear it twice."""
+    recorder.held_back["ann-1"] = asyncio.Event()
+    first = worker_for(redis_inbox, recorder, lease_seconds=0.6)
+    await redis_inbox.put([event("ann", 1)])
+    lease = redis_inbox.lease(partition_of("ann"))
+    async with running(first):
+        await until(lambda: recorder.attempts.get("ann-1") == 1)
+        time.sleep(0.7)  # noqa: ASYNC251 -- the stall: nothing here runs while the lease runs out
+        with redis.Redis.from_url(REDIS_URL) as other:
+            assert other.set(lease, "someone-else", nx=True, px=5000), "the lease ran out"
+        recorder.held_back["ann-1"].set()  # the answer is ready: will it go out?
+        await until(lambda: not first._people)
+    assert recorder.answered == [], "the worker that lost the lease said nothing"
+    await redis_inbox.client.delete(lease)
+    successor_inbox = RedisInbox.from_url(REDIS_URL, redis_prefix)
+    try:
+        successor = worker_for(successor_inbox, recorder)
+        async with running(successor):
+            await until(lambda: recorder.of("ann") == [1])
+            await until(lambda: not successor._people)
+        assert await redis_inbox.depth() == 0
+    finally:
+        await successor_inbox.close()
+
+
+async def test_events_a_worker_read_after_losing_their_partition_are_answered_by_the_owner(
+    redis_inbox: RedisInbox, recorder: Recorder, redis_client: aioredis.Redis
+) -> None:
+    """A worker whose lease went may still read from the partition (its blocking read was
+    answered after the new owner took over): those events wait in its pending list, where the
+    takeover did not look, and it will not act on them. The owner must find them."""
+    owner = worker_for(redis_inbox, recorder, lease_seconds=0.6)
+    stream = redis_inbox.stream(partition_of("ann"))
+    async with running(owner):
+        await until(lambda: partition_of("ann") in owner.owned)
+        # At once, as Redis serves such a late read: the event comes and goes to the other.
+        async with redis_client.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, event("ann", 1).to_fields())
+            pipe.xreadgroup(GROUP, "lost-its-lease", {stream: ">"}, count=10)
+            _, read = await pipe.execute()
+        assert len(read[0][1]) == 1, "the other worker holds the event"
+        await until(lambda: recorder.of("ann") == [1])
+        await until(lambda: not owner._people)
+    assert await redis_inbox.depth() == 0
 
 
 async def test_an_event_failing_every_attempt_becomes_a_dead_letter_without_its_text(
