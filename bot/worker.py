@@ -140,6 +140,8 @@ class InboxWorker:
         self._room = asyncio.Event()
         self._room.set()
         self._stopping = asyncio.Event()
+        self._finished = False
+        """The events in hand are finished: the leases need no more renewing."""
 
     # --------------------------------------------------------------- lifetime
     def stop(self) -> None:
@@ -153,6 +155,9 @@ class InboxWorker:
             await self._read_loop()
         finally:
             await self._finish()
+            # And cancelled; the flag ends it even if a call swallows the cancellation (seen
+            # under load: the loop went on renewing, and the stop waited for ever).
+            self._finished = True
             leases.cancel()
             await asyncio.gather(leases, return_exceptions=True)
             await self._hand_back()
@@ -196,9 +201,9 @@ class InboxWorker:
 
     # --------------------------------------------------------------- leases
     async def _lease_loop(self) -> None:
-        # Until cancelled, after the events in hand are finished: they are acted on only while
-        # the leases are renewed. Stopping, it takes nothing new.
-        while True:
+        # Until the events in hand are finished (not only until stopping): they are acted on
+        # only while the leases are renewed. Stopping, it takes nothing new.
+        while not self._finished:
             try:
                 await self._balance()
                 await self.inbox.depth()  # the gauge, for whoever scrapes this worker
