@@ -101,8 +101,6 @@ class LineMessenger:
         """True when every message reached LINE (as reply or push). `key` (the event id) and
         `journal` make a second attempt at the same event continue the first. `silent`: pushes
         raise no notification (a preview could be read by someone else, SAFETY.md §8)."""
-        # Before each call to LINE: a worker unsure it still holds the event sends nothing.
-        check = journal.check if journal is not None else _unfenced
         delivered = True
         for i, group in enumerate(batches(messages)):
             if journal is not None and await journal.get(f"sent:{i}"):
@@ -113,12 +111,14 @@ class LineMessenger:
             if status != 200:
                 if journal is not None:
                     await journal.flush()  # what the caller staged is written before any send
-                status = await self._push(user_id, group, _retry_key(key, i, "push"), silent, check)
+                status = await self._push(
+                    user_id, group, _retry_key(key, i, "push"), silent, journal
+                )
             if status == 400:
                 # LINE refused the content itself: the words and numbers still go, as plain text.
                 log.warning("line.rich_message_refused", messages=len(group))
                 status = await self._push(
-                    user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent, check
+                    user_id, [plain_text(group)], _retry_key(key, i, "plain"), silent, journal
                 )
             if status == 200 and journal is not None:
                 # Noted, not yet written: a later attempt must know this batch is out (a refused
@@ -147,8 +147,7 @@ class LineMessenger:
             "reply",
             lambda: self._api.reply_message(request),
             unanswered_since,
-            patient=journal is not None,
-            check=journal.check if journal is not None else _unfenced,
+            journal=journal,
         )
         if journal is not None and status is not None and status != 200 and not retryable(status):
             await journal.set("reply_tried", "refused")
@@ -160,7 +159,7 @@ class LineMessenger:
         messages: list[LineMessage],
         retry_key: str | None = None,
         silent: bool = False,
-        check: Callable[[], None] | None = None,
+        journal: Journal | None = None,
     ) -> int | None:
         quiet = {"notification_disabled": True} if silent else {}
         request = PushMessageRequest.construct(
@@ -170,7 +169,7 @@ class LineMessenger:
         return await self._with_retries(
             "push",
             lambda: self._api.push_message(request, x_line_retry_key=key),
-            check=check or _unfenced,
+            journal=journal,
         )
 
     async def _with_retries(
@@ -179,20 +178,22 @@ class LineMessenger:
         call: Callable[[], Awaitable[Any]],
         unanswered_since: float | None = None,
         *,
-        patient: bool = False,
-        check: Callable[[], None],
+        journal: Journal | None = None,
     ) -> int | None:
         """200 when LINE took the call; else the last status it answered (None: no answer).
         `unanswered_since`: when an earlier attempt at this reply ended without an answer.
-        `patient`: while a reply may already be with LINE and its token is fresh, keep trying
-        the reply (a refused token then tells it went through) rather than push it again.
-        `check`: raises (bot/inbox.py `LeaseLost`) when the call may no longer be made."""
+        `journal`, the event's (none for a send outside the inbox: a follow-up, the degraded
+        mode): checked before every call (`Journal.check`: a worker unsure it still holds the
+        event sends nothing); and while a reply may already be with LINE and its token is
+        fresh, the reply is tried again (a refused token then tells it went through) rather
+        than pushed again."""
         status: int | None = None
         attempt = -1
         while True:
             attempt += 1
             wait: float | None = None
-            check()
+            if journal is not None:
+                journal.check()
             try:
                 async with asyncio.timeout(self._timeout):
                     await call()
@@ -224,7 +225,7 @@ class LineMessenger:
                 )
                 unanswered_since = unanswered_since or time.time()
             pending = (
-                patient
+                journal is not None
                 and what == "reply"
                 and unanswered_since is not None
                 and attempt + 1 < 3 * self._attempts
@@ -241,10 +242,6 @@ class LineMessenger:
             return min(self._max_delay, max(0.0, retry_after))
         ceiling = min(self._max_delay, self._base_delay * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def _unfenced() -> None:
-    """A send outside the inbox's workers (a follow-up, the degraded mode): nobody else sends it."""
 
 
 def _retry_key(key: str | None, batch: int, form: str) -> str | None:
